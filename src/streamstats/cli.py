@@ -1,0 +1,133 @@
+"""The ``streamstats`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from .instant import parse_instant
+
+__all__ = ["main"]
+
+
+def _instant(text: str) -> int:
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"{error}; expected RFC 3339 such as 2026-11-25T09:30:00Z"
+        ) from None
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no offset; add Z or +HH:MM")
+    return moment
+
+
+def _open_input(path: str) -> BinaryIO:
+    return sys.stdin.buffer if path == "-" else Path(path).open("rb")
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .replay import render, replay_lines
+
+    try:
+        source = _open_input(args.file)
+    except OSError as error:
+        print(f"streamstats replay: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        with source:
+            result = replay_lines(source)
+    except OSError as error:
+        print(f"streamstats replay: reading {args.file} failed: {error}", file=sys.stderr)
+        return 2
+    for problem in result.problems:
+        print(f"line {problem.line}: {problem.reason}: {problem.detail}", file=sys.stderr)
+    for event_type, count in sorted(result.unknown_types.items()):
+        print(f"ignored {count} event(s) of unknown type {event_type!r}", file=sys.stderr)
+    sys.stdout.buffer.write(render(result, args.at))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import simulate_lines
+
+    write = sys.stdout.buffer.write
+    try:
+        for line in simulate_lines(
+            seed=args.seed, agents=args.agents, chats=args.chats, hours=args.hours, start=args.start
+        ):
+            write(line)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # The reader (e.g. `head`) went away; that is not an error of ours.
+        sys.stderr.close()
+    return 0
+
+
+def _schemas(args: argparse.Namespace) -> int:
+    from .schemas import check_schemas, export_schemas
+
+    if args.action == "export":
+        for path in export_schemas(args.dir):
+            print(f"wrote {path}")
+        return 0
+    stale = check_schemas(args.dir)
+    for problem in stale:
+        print(problem, file=sys.stderr)
+    if stale:
+        print("run `streamstats schemas export` to regenerate them", file=sys.stderr)
+        return 1
+    print(f"schemas in {args.dir} are up to date")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamstats", description="Real-time agent statistics for live-chat contact centers."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    replay = commands.add_parser(
+        "replay", help="fold a JSON-lines file of events and print every agent's panel"
+    )
+    replay.add_argument("file", metavar="FILE", help="JSON-lines events, or - for standard input")
+    replay.add_argument(
+        "--at",
+        type=_instant,
+        metavar="TIMESTAMP",
+        help="evaluate durations at this instant (default: the latest event time)",
+    )
+    replay.set_defaults(run=_replay)
+
+    simulate = commands.add_parser(
+        "simulate", help="print realistic, deterministic event traffic as JSON lines"
+    )
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--agents", type=int, default=20)
+    simulate.add_argument("--chats", type=int, default=None, help="default: sized to the agents")
+    simulate.add_argument("--hours", type=float, default=24.0)
+    simulate.add_argument(
+        "--start", type=_aware, default=_aware("2026-11-25T06:00:00+00:00"), metavar="TIMESTAMP"
+    )
+    simulate.set_defaults(run=_simulate)
+
+    schemas = commands.add_parser("schemas", help="export or check the JSON Schema files")
+    schemas.add_argument("action", choices=["export", "check"])
+    schemas.add_argument("--dir", type=Path, default=Path("schemas"))
+    schemas.set_defaults(run=_schemas)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    code: int = args.run(args)
+    return code

@@ -1,0 +1,404 @@
+"""The projection fold: pure functions from (state, event) to new state.
+
+Two folds, one per Kafka key, so that the streaming worker can run each next
+to its own input partition:
+
+* :func:`evolve_chat` folds the chat topic, keyed by chat, and returns the
+  per-agent :class:`AgentChange` records the event causes;
+* :func:`evolve_agent` folds the status topic and those changes, keyed by agent.
+
+Agent changes commute with each other and carry their event time, so the agent
+state does not depend on how the two topics interleave (spec §3).
+:class:`Projector` wires both folds together for replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from .events import (
+    AgentEvent,
+    AgentProfileChanged,
+    AgentStatusChanged,
+    ChatAssigned,
+    ChatClosed,
+    ChatEvent,
+    ChatHeld,
+    ChatReopened,
+    ChatResumed,
+    ChatTransferred,
+    Status,
+)
+from .instant import MICROS_PER_SECOND, to_micros
+from .state import (
+    REMEMBERED_EVENT_IDS,
+    AgentChange,
+    AgentState,
+    ChatState,
+    Segment,
+    SessionClock,
+    Tally,
+    new_agent,
+    new_chat,
+)
+
+__all__ = [
+    "DEFAULT_OFFLINE_GAP",
+    "MAX_SEGMENTS",
+    "FoldConfig",
+    "Projector",
+    "counts_in_session",
+    "evolve_agent",
+    "evolve_chat",
+]
+
+DEFAULT_OFFLINE_GAP: Final = 6 * 3600 * MICROS_PER_SECOND
+MAX_SEGMENTS: Final = 1000
+"""Status segments kept per session; older ones are folded into totals."""
+
+_STATUS_SLOT: Final = {"online": 0, "offline": 1, "paused": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class FoldConfig:
+    """Rules that are settings rather than contract: the offline gap that ends a session."""
+
+    offline_gap: int = DEFAULT_OFFLINE_GAP
+    """Microseconds of continuous offline time that end a session (spec §2)."""
+
+
+DEFAULT_CONFIG: Final = FoldConfig()
+
+
+def _remember(recent: tuple[str, ...], event_id: str) -> tuple[str, ...]:
+    if len(recent) >= REMEMBERED_EVENT_IDS:
+        return (*recent[len(recent) - REMEMBERED_EVENT_IDS + 1 :], event_id)
+    return (*recent, event_id)
+
+
+# --- chats -------------------------------------------------------------------------------
+
+
+class _Changes:
+    """Collects the per-agent changes of one chat event, one record per agent."""
+
+    __slots__ = ("at", "by_agent")
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.by_agent: dict[str, AgentChange] = {}
+
+    def add(
+        self,
+        agent_id: str | None,
+        *,
+        active: int = 0,
+        on_hold: int = 0,
+        closed: int = 0,
+        uncredit_since: int | None = None,
+        missed: int = 0,
+        holds: int = 0,
+    ) -> None:
+        if agent_id is None:
+            return
+        old = self.by_agent.get(agent_id)
+        if old is not None:
+            active, on_hold, closed = (
+                old.active + active,
+                old.on_hold + on_hold,
+                old.closed + closed,
+            )
+            missed, holds = old.missed + missed, old.holds + holds
+            if uncredit_since is None:
+                uncredit_since = old.uncredit_since
+        self.by_agent[agent_id] = AgentChange(
+            agent_id, self.at, active, on_hold, closed, uncredit_since, missed, holds
+        )
+
+    def touch(self, agent_id: str | None) -> None:
+        """The event names the agent: it appears on the panel even when nothing changes."""
+        self.add(agent_id)
+
+
+def _take_ownership(chat: ChatState, agent_id: str, changes: _Changes) -> ChatState:
+    """``agent_id`` owns the chat from now on and it is open; a change of owner ends a hold."""
+    if not chat.open:
+        changes.add(agent_id, active=1)
+        return chat._replace(open=True, owner=agent_id, on_hold=False)
+    if chat.owner == agent_id:
+        changes.touch(agent_id)
+        return chat
+    changes.add(chat.owner, active=-1, on_hold=-1 if chat.on_hold else 0)
+    changes.add(agent_id, active=1)
+    return chat._replace(owner=agent_id, on_hold=False)
+
+
+def _chat_assigned(chat: ChatState, event: ChatAssigned, changes: _Changes) -> ChatState:
+    return _take_ownership(chat, event.agent_id, changes)
+
+
+def _chat_reopened(chat: ChatState, event: ChatReopened, changes: _Changes) -> ChatState:
+    return _take_ownership(chat, event.agent_id, changes)
+
+
+def _chat_transferred(chat: ChatState, event: ChatTransferred, changes: _Changes) -> ChatState:
+    changes.add(event.from_agent_id, missed=1 if event.reason == "no_agent_answer" else 0)
+    if chat.open:
+        return _take_ownership(chat, event.to_agent_id, changes)
+    # A transfer does not open a chat, but it still says who the chat belongs to.
+    changes.touch(event.to_agent_id)
+    return chat._replace(owner=event.to_agent_id)
+
+
+def _chat_held(chat: ChatState, event: ChatHeld, changes: _Changes) -> ChatState:
+    changes.touch(event.agent_id)
+    if not chat.open or chat.on_hold:
+        return chat
+    changes.add(event.agent_id, holds=1)
+    changes.add(chat.owner, on_hold=1)
+    return chat._replace(on_hold=True)
+
+
+def _chat_resumed(chat: ChatState, event: ChatResumed, changes: _Changes) -> ChatState:
+    changes.touch(event.agent_id)
+    if not chat.open or not chat.on_hold:
+        return chat
+    changes.add(chat.owner, on_hold=-1)
+    return chat._replace(on_hold=False)
+
+
+def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> ChatState:
+    changes.touch(event.agent_id)
+    if chat.open:
+        changes.add(chat.owner, active=-1, on_hold=-1 if chat.on_hold else 0)
+        chat = chat._replace(open=False, on_hold=False)
+    if event.reason == "agent":
+        target = event.agent_id
+    else:
+        target = chat.owner if chat.owner is not None else event.agent_id
+    if target is None:
+        return chat
+    if chat.credit_agent is not None:
+        changes.add(chat.credit_agent, uncredit_since=chat.credit_at)
+    changes.add(target, closed=1)
+    return chat._replace(credit_agent=target, credit_at=changes.at)
+
+
+_ChatHandler = Callable[[ChatState, ChatEvent, _Changes], ChatState]
+_CHAT_HANDLERS: Final[dict[type, _ChatHandler]] = {
+    ChatAssigned: _chat_assigned,  # type: ignore[dict-item]
+    ChatTransferred: _chat_transferred,  # type: ignore[dict-item]
+    ChatHeld: _chat_held,  # type: ignore[dict-item]
+    ChatResumed: _chat_resumed,  # type: ignore[dict-item]
+    ChatClosed: _chat_closed,  # type: ignore[dict-item]
+    ChatReopened: _chat_reopened,  # type: ignore[dict-item]
+}
+
+
+def evolve_chat(
+    chat: ChatState | None, event: ChatEvent
+) -> tuple[ChatState, tuple[AgentChange, ...]]:
+    """Apply one chat event; return the new chat state and the agent changes it causes.
+
+    A duplicate ``event_id`` returns the state unchanged and no changes.
+    """
+    if chat is None:
+        chat = new_chat(event.chat_id)
+    elif event.event_id in chat.recent_ids:
+        return chat, ()
+    changes = _Changes(to_micros(event.at))
+    chat = _CHAT_HANDLERS[type(event)](chat, event, changes)
+    return chat._replace(recent_ids=_remember(chat.recent_ids, event.event_id)), tuple(
+        changes.by_agent.values()
+    )
+
+
+# --- agents ------------------------------------------------------------------------------
+
+
+def counts_in_session(change: AgentChange, clock: SessionClock) -> tuple[int, int, int]:
+    """(closed, missed, holds) that ``change`` adds to the current session's panel.
+
+    Called only for changes not earlier than the session start (or while there
+    is nothing to reset yet), so only the lost credit needs judging: it counts
+    unless a reset happened after the credit was taken, i.e. unless the credit
+    predates the current session and that session is not the first.
+    """
+    closed = change.closed
+    if change.uncredit_since is not None:
+        reset_since_credit = (
+            clock.session_index > 1
+            and clock.session_start is not None
+            and change.uncredit_since < clock.session_start
+        )
+        if not reset_since_credit:
+            closed -= 1
+    return closed, change.missed, change.holds
+
+
+def _apply_change(agent: AgentState, change: AgentChange) -> AgentState:
+    tally, clock = agent.tally, agent.clock
+    active, on_hold = tally.active + change.active, tally.on_hold + change.on_hold
+    if not (change.closed or change.uncredit_since is not None or change.missed or change.holds):
+        if not (change.active or change.on_hold):
+            return agent
+        return agent._replace(tally=tally._replace(active=active, on_hold=on_hold))
+    if clock.since is None or change.at >= clock.since:
+        # A later status event may still start a session after this change: keep it apart.
+        pending = (*tally.pending, change)
+        tally = Tally(active, on_hold, tally.closed, tally.missed, tally.holds, pending)
+    elif clock.session_index > 1 and change.at < clock.session_start:  # type: ignore[operator]
+        tally = tally._replace(active=active, on_hold=on_hold)  # belongs to an ended session
+    else:
+        closed, missed, holds = counts_in_session(change, clock)
+        tally = Tally(
+            active,
+            on_hold,
+            tally.closed + closed,
+            tally.missed + missed,
+            tally.holds + holds,
+            tally.pending,
+        )
+    return agent._replace(tally=tally)
+
+
+def _settle(tally: Tally, clock: SessionClock, new_session: bool) -> Tally:
+    """Re-judge pending changes after the status moved to ``clock.since``.
+
+    A new session (after the first) discards everything timed before its start.
+    Pending changes now earlier than ``since`` can no longer be discarded by a
+    later session start without being discarded whole, so they are summed.
+    """
+    since = clock.since
+    assert since is not None
+    closed, missed, holds = tally.closed, tally.missed, tally.holds
+    if new_session and clock.session_index > 1:
+        closed = missed = holds = 0
+        pending = tuple(change for change in tally.pending if change.at >= since)
+    else:
+        pending = tally.pending
+    keep: list[AgentChange] = []
+    for change in pending:
+        if change.at >= since:
+            keep.append(change)
+            continue
+        add_closed, add_missed, add_holds = counts_in_session(change, clock)
+        closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
+    return Tally(tally.active, tally.on_hold, closed, missed, holds, tuple(keep))
+
+
+def _next_clock(
+    clock: SessionClock, at: int, status: Status, reason: str | None, gap: int
+) -> tuple[SessionClock, bool]:
+    """The clock after a status change at ``at`` and whether it starts a session."""
+    offline_since, gap_seen = clock.offline_since, clock.gap_seen
+    if clock.status == "offline" and status != "offline":
+        assert offline_since is not None
+        gap_seen = gap_seen or at - offline_since >= gap
+        offline_since = None
+    elif status == "offline" and clock.status != "offline":
+        offline_since = at
+    if status == "online" and clock.status != "online" and (clock.session_index == 0 or gap_seen):
+        clock = SessionClock(
+            status, at, reason, at, clock.session_index + 1, offline_since, False, ((at, status),)
+        )
+        return clock, True
+    segments, folded = clock.segments, clock.folded
+    if clock.session_start is not None and status != clock.status:
+        segments = (*segments, (at, status))
+        if len(segments) > MAX_SEGMENTS:
+            segments, folded = _fold_oldest(segments, folded)
+    return (
+        SessionClock(
+            status,
+            at,
+            reason,
+            clock.session_start,
+            clock.session_index,
+            offline_since,
+            gap_seen,
+            segments,
+            folded,
+        ),
+        False,
+    )
+
+
+def _fold_oldest(
+    segments: tuple[Segment, ...], folded: tuple[int, int, int]
+) -> tuple[tuple[Segment, ...], tuple[int, int, int]]:
+    (start, status), (end, _) = segments[0], segments[1]
+    totals = list(folded)
+    totals[_STATUS_SLOT[status]] += end - start
+    return segments[1:], (totals[0], totals[1], totals[2])
+
+
+def _apply_status(agent: AgentState, event: AgentStatusChanged, config: FoldConfig) -> AgentState:
+    at, clock = to_micros(event.at), agent.clock
+    if clock.since is not None and at < clock.since:
+        return agent._replace(late_status_events=agent.late_status_events + 1)
+    if event.status == clock.status and event.reason == clock.reason:
+        return agent
+    clock, new_session = _next_clock(clock, at, event.status, event.reason, config.offline_gap)
+    return agent._replace(clock=clock, tally=_settle(agent.tally, clock, new_session))
+
+
+def _apply_profile(agent: AgentState, event: AgentProfileChanged) -> AgentState:
+    return agent._replace(name=event.name, nickname=event.nickname)
+
+
+def evolve_agent(
+    agent: AgentState | None,
+    item: AgentEvent | AgentChange,
+    config: FoldConfig = DEFAULT_CONFIG,
+) -> AgentState:
+    """Apply a status or profile event, or a change caused by a chat event, to one agent.
+
+    A status or profile event whose ``event_id`` the agent has seen returns the
+    state unchanged (the same object).
+    """
+    if isinstance(item, AgentChange):
+        return _apply_change(agent or new_agent(item.agent_id), item)
+    if agent is None:
+        agent = new_agent(item.agent_id)
+    elif item.event_id in agent.recent_ids:
+        return agent
+    if isinstance(item, AgentStatusChanged):
+        agent = _apply_status(agent, item, config)
+    else:
+        agent = _apply_profile(agent, item)
+    return agent._replace(recent_ids=_remember(agent.recent_ids, item.event_id))
+
+
+# --- both --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Projector:
+    """Folds a mixed stream of events into agent and chat states, as replay does.
+
+    The states are immutable; only the two dictionaries that index them change.
+    """
+
+    config: FoldConfig = DEFAULT_CONFIG
+    agents: dict[str, AgentState] = field(default_factory=dict)
+    chats: dict[str, ChatState] = field(default_factory=dict)
+
+    def apply(self, event: AgentEvent | ChatEvent) -> None:
+        """Fold one event into the projection."""
+        if isinstance(event, (AgentStatusChanged, AgentProfileChanged)):
+            agent_id = event.agent_id
+            self.agents[agent_id] = evolve_agent(self.agents.get(agent_id), event, self.config)
+            return
+        chat, changes = evolve_chat(self.chats.get(event.chat_id), event)
+        self.chats[event.chat_id] = chat
+        for change in changes:
+            agent_id = change.agent_id
+            self.agents[agent_id] = evolve_agent(self.agents.get(agent_id), change, self.config)
+
+    def apply_all(self, events: Iterable[AgentEvent | ChatEvent]) -> None:
+        """Fold events in order."""
+        for event in events:
+            self.apply(event)

@@ -1,0 +1,42 @@
+"""Instants as integer microseconds since the Unix epoch, UTC.
+
+The core keeps time as plain integers: exact, cheap to compare and to store.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+__all__ = ["MICROS_PER_SECOND", "format_instant", "parse_instant", "to_micros", "to_seconds"]
+
+MICROS_PER_SECOND: Final = 1_000_000
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICRO: Final = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the epoch of an offset-aware datetime."""
+    return (moment - _EPOCH) // _ONE_MICRO
+
+
+def to_seconds(micros: int) -> float:
+    """A duration in microseconds as float seconds."""
+    return micros / MICROS_PER_SECOND
+
+
+def format_instant(micros: int) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix; fractional seconds only when present."""
+    moment = _EPOCH + timedelta(microseconds=micros)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_instant(text: str) -> int:
+    """Parse an RFC 3339 timestamp with an offset; raise ``ValueError`` otherwise."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no offset; add Z or +HH:MM")
+    return to_micros(moment)

@@ -1,0 +1,199 @@
+"""Immutable per-agent and per-chat state, and its compact serialization.
+
+States are ``NamedTuple`` records: immutable, cheap to build, and directly
+encodable by orjson. The fold (``fold.py``) never mutates them; it returns new
+records that share unchanged parts with the old ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, NamedTuple
+
+import orjson
+
+from .events import Status
+
+__all__ = [
+    "REMEMBERED_EVENT_IDS",
+    "STATE_FORMAT_VERSION",
+    "AgentChange",
+    "AgentState",
+    "ChatState",
+    "Segment",
+    "SessionClock",
+    "StateFormatError",
+    "Tally",
+    "decode_agent",
+    "decode_chat",
+    "encode_agent",
+    "encode_chat",
+    "new_agent",
+    "new_chat",
+]
+
+STATE_FORMAT_VERSION: Final = 1
+REMEMBERED_EVENT_IDS: Final = 1000
+"""How many recent event ids each agent and chat remembers to drop duplicates (spec §5)."""
+
+Segment = tuple[int, Status]
+"""``(start, status)``: the agent entered ``status`` at ``start`` during the session."""
+
+
+class AgentChange(NamedTuple):
+    """What one chat event changes for one agent (sent from the chat fold to the agent fold).
+
+    ``closed`` is +1 when the agent takes a chat's close credit at ``at``;
+    ``uncredit_since`` is set when the agent loses the credit it took at that instant.
+    """
+
+    agent_id: str
+    at: int
+    active: int = 0
+    on_hold: int = 0
+    closed: int = 0
+    uncredit_since: int | None = None
+    missed: int = 0
+    holds: int = 0
+
+
+class SessionClock(NamedTuple):
+    """Status, session and the time spent in each status during the session."""
+
+    status: Status | None = None
+    since: int | None = None
+    reason: str | None = None
+    session_start: int | None = None
+    session_index: int = 0
+    offline_since: int | None = None
+    gap_seen: bool = False
+    segments: tuple[Segment, ...] = ()
+    folded: tuple[int, int, int] = (0, 0, 0)
+    """Online, offline and paused microseconds of segments dropped to bound ``segments``."""
+
+
+class Tally(NamedTuple):
+    """Chat counters of one agent.
+
+    ``closed``, ``missed`` and ``holds`` are settled sums: changes timed before
+    the agent's current status began, already judged against the session.
+    ``pending`` holds later changes, which a session start may still discard.
+    """
+
+    active: int = 0
+    on_hold: int = 0
+    closed: int = 0
+    missed: int = 0
+    holds: int = 0
+    pending: tuple[AgentChange, ...] = ()
+
+
+class AgentState(NamedTuple):
+    """Everything the panel of one agent is computed from."""
+
+    agent_id: str
+    name: str | None = None
+    nickname: str | None = None
+    clock: SessionClock = SessionClock()
+    tally: Tally = Tally()
+    late_status_events: int = 0
+    recent_ids: tuple[str, ...] = ()
+    offsets: tuple[tuple[str, int], ...] = ()
+    """Last applied source offset per input partition, for effectively-once streaming."""
+
+
+class ChatState(NamedTuple):
+    """One chat: who owns it, whether it is open or on hold, and its close credit."""
+
+    chat_id: str
+    open: bool = False
+    owner: str | None = None
+    on_hold: bool = False
+    credit_agent: str | None = None
+    credit_at: int | None = None
+    recent_ids: tuple[str, ...] = ()
+    offset: int = -1
+    """Last applied source offset of the chat's input partition."""
+
+
+def new_agent(agent_id: str) -> AgentState:
+    """The state of an agent no event has touched yet."""
+    return AgentState(agent_id)
+
+
+def new_chat(chat_id: str) -> ChatState:
+    """The state of a chat no event has touched yet."""
+    return ChatState(chat_id)
+
+
+class StateFormatError(ValueError):
+    """Stored state bytes that this version cannot read."""
+
+
+def _plain_tuple(record: object) -> tuple[object, ...]:
+    # orjson encodes tuples but not their subclasses; records become JSON arrays.
+    if isinstance(record, tuple):
+        return tuple(record)
+    raise TypeError(f"cannot serialize {type(record).__name__}")
+
+
+def encode_agent(state: AgentState) -> bytes:
+    """Serialize agent state to compact, versioned bytes."""
+    return orjson.dumps((STATE_FORMAT_VERSION, state), default=_plain_tuple)
+
+
+def encode_chat(state: ChatState) -> bytes:
+    """Serialize chat state to compact, versioned bytes."""
+    return orjson.dumps((STATE_FORMAT_VERSION, state), default=_plain_tuple)
+
+
+def decode_agent(data: bytes) -> AgentState:
+    """Read bytes written by :func:`encode_agent`."""
+    fields = _payload(data, len(AgentState._fields))
+    agent_id, name, nickname, clock, tally, late, recent, offsets = fields
+    (status, since, reason, start, index, offline_since, gap, segments, folded) = clock
+    active, on_hold, closed, missed, holds, pending = tally
+    return AgentState(
+        agent_id,
+        name,
+        nickname,
+        SessionClock(
+            status,
+            since,
+            reason,
+            start,
+            index,
+            offline_since,
+            gap,
+            tuple((begin, what) for begin, what in segments),
+            (folded[0], folded[1], folded[2]),
+        ),
+        Tally(active, on_hold, closed, missed, holds, tuple(AgentChange(*c) for c in pending)),
+        late,
+        tuple(recent),
+        tuple((source, offset) for source, offset in offsets),
+    )
+
+
+def decode_chat(data: bytes) -> ChatState:
+    """Read bytes written by :func:`encode_chat`."""
+    chat_id, is_open, owner, on_hold, credit_agent, credit_at, recent, offset = _payload(
+        data, len(ChatState._fields)
+    )
+    return ChatState(
+        chat_id, is_open, owner, on_hold, credit_agent, credit_at, tuple(recent), offset
+    )
+
+
+def _payload(data: bytes, width: int) -> list[Any]:
+    try:
+        version, fields = orjson.loads(data)
+    except (orjson.JSONDecodeError, TypeError, ValueError) as error:
+        raise StateFormatError(f"stored state is not readable: {error}") from error
+    if version != STATE_FORMAT_VERSION:
+        raise StateFormatError(
+            f"stored state has format {version}, this version reads {STATE_FORMAT_VERSION}; "
+            "rebuild the tables by replaying the input topics"
+        )
+    if not isinstance(fields, list) or len(fields) != width:
+        raise StateFormatError("stored state has the wrong shape")
+    return fields

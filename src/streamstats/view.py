@@ -1,0 +1,115 @@
+"""The read-time view: agent state evaluated at an instant, as the panel JSON (spec §4)."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from typing_extensions import TypedDict
+
+from .fold import counts_in_session
+from .instant import format_instant, to_seconds
+from .state import AgentState, SessionClock, Tally
+
+__all__ = ["Panel", "session_counters", "view"]
+
+
+class StatusView(TypedDict):
+    current: Literal["online", "offline", "paused"] | None
+    since: str | None
+    reason: str | None
+    seconds: float
+
+
+class SessionView(TypedDict):
+    first_online: str | None
+    seconds: float
+
+
+class TimeView(TypedDict):
+    online: float
+    offline: float
+    paused: float
+
+
+class ChatsView(TypedDict):
+    closed: int
+    missed: int
+    on_hold: int
+    active: int
+    holds: int
+
+
+class Panel(TypedDict):
+    """One agent's panel projection, keys in the order of the spec."""
+
+    agent_id: str
+    name: str | None
+    status: StatusView
+    session: SessionView
+    time: TimeView
+    chats: ChatsView
+    as_of: str
+
+
+_SLOTS: Final = {"online": 0, "offline": 1, "paused": 2}
+
+
+def view(state: AgentState, now: int) -> Panel:
+    """The panel of one agent evaluated at ``now`` (microseconds since the epoch)."""
+    clock = state.clock
+    since = clock.since
+    start = clock.session_start
+    online, offline, paused = _time_in_status(clock, now)
+    closed, missed, holds = session_counters(state.tally, clock)
+    return {
+        "agent_id": state.agent_id,
+        "name": _display_name(state.name, state.nickname),
+        "status": {
+            "current": clock.status,
+            "since": None if since is None else format_instant(since),
+            "reason": clock.reason,
+            "seconds": 0.0 if since is None else to_seconds(max(0, now - since)),
+        },
+        "session": {
+            "first_online": None if start is None else format_instant(start),
+            "seconds": 0.0 if start is None else to_seconds(max(0, now - start)),
+        },
+        "time": {"online": online, "offline": offline, "paused": paused},
+        "chats": {
+            "closed": max(0, closed),
+            "missed": max(0, missed),
+            "on_hold": max(0, state.tally.on_hold),
+            "active": max(0, state.tally.active),
+            "holds": max(0, holds),
+        },
+        "as_of": format_instant(now),
+    }
+
+
+def _display_name(name: str | None, nickname: str | None) -> str | None:
+    if nickname and nickname.strip():
+        return nickname
+    if name and name.strip():
+        return name
+    return None
+
+
+def _time_in_status(clock: SessionClock, now: int) -> tuple[float, float, float]:
+    """Seconds online, offline and paused since the session start, clipped to ``now``."""
+    totals = list(clock.folded)
+    segments = clock.segments
+    for index, (begin, status) in enumerate(segments):
+        end = segments[index + 1][0] if index + 1 < len(segments) else now
+        end = min(end, now)
+        if end > begin:
+            totals[_SLOTS[status]] += end - begin
+    return to_seconds(totals[0]), to_seconds(totals[1]), to_seconds(totals[2])
+
+
+def session_counters(tally: Tally, clock: SessionClock) -> tuple[int, int, int]:
+    """Closed, missed and holds of the current session, before clamping at zero."""
+    closed, missed, holds = tally.closed, tally.missed, tally.holds
+    for change in tally.pending:
+        add_closed, add_missed, add_holds = counts_in_session(change, clock)
+        closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
+    return closed, missed, holds

@@ -1,0 +1,108 @@
+"""Spec §7: the replay command line, plus simulate and schemas."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamstats.cli import main
+
+from ..factories import EventFactory, at, lines
+
+
+def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamstats", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def events_file(tmp_path: Path) -> Path:
+    ev = EventFactory()
+    events = [
+        ev.status("b", "online", at("08:00")),
+        ev.assigned("c1", "a", at("08:30")),
+    ]
+    path = tmp_path / "events.jsonl"
+    raw = lines(events)
+    path.write_bytes(raw[0] + b"\n{oops\n\n" + raw[1] + b"\n" + b'{"type": "x.y"}\n')
+    return path
+
+
+def test_replay_prints_every_agent_sorted_at_the_latest_event(events_file: Path) -> None:
+    done = run("replay", str(events_file))
+    assert done.returncode == 0
+    output = orjson.loads(done.stdout)
+    assert list(output) == ["agents"]
+    assert list(output["agents"]) == ["a", "b"]
+    assert output["agents"]["b"]["as_of"] == "2026-11-25T08:30:00Z"
+    assert output["agents"]["b"]["status"]["seconds"] == 1800.0
+    assert list(output["agents"]["a"]) == sorted(output["agents"]["a"])
+
+
+def test_replay_reports_invalid_lines_with_their_numbers_and_goes_on(events_file: Path) -> None:
+    done = run("replay", str(events_file))
+    assert done.returncode == 0
+    errors = done.stderr.decode()
+    assert "line 2: not_json" in errors
+    assert "line 3" not in errors
+    assert "x.y" in errors
+
+
+def test_replay_at_evaluates_durations_at_that_instant(events_file: Path) -> None:
+    done = run("replay", str(events_file), "--at", "2026-11-25T10:00:00+01:00")
+    panel = orjson.loads(done.stdout)["agents"]["b"]
+    assert (panel["as_of"], panel["status"]["seconds"]) == ("2026-11-25T09:00:00Z", 3600.0)
+
+
+def test_replay_reads_standard_input(events_file: Path) -> None:
+    done = run("replay", "-", stdin=events_file.read_bytes())
+    assert orjson.loads(done.stdout) == orjson.loads(run("replay", str(events_file)).stdout)
+
+
+def test_replay_of_a_missing_file_fails_with_a_message(tmp_path: Path) -> None:
+    done = run("replay", str(tmp_path / "nope.jsonl"))
+    assert done.returncode != 0
+    assert b"cannot read" in done.stderr
+
+
+def test_replay_rejects_a_naive_at(events_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["replay", str(events_file), "--at", "2026-11-25T10:00:00"])
+    assert stopped.value.code == 2
+    assert "add Z or +HH:MM" in capsys.readouterr().err
+
+
+def test_replay_of_an_empty_file_prints_no_agents(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    assert orjson.loads(run("replay", str(path)).stdout) == {"agents": {}}
+
+
+def test_simulate_piped_into_replay_gives_a_panel_for_every_agent() -> None:
+    simulated = run("simulate", "--seed", "1", "--agents", "5", "--hours", "24")
+    assert simulated.returncode == 0
+    output = orjson.loads(run("replay", "-", stdin=simulated.stdout).stdout)
+    assert len(output["agents"]) == 5
+    for panel in output["agents"].values():
+        assert panel["status"]["current"] in {"online", "offline", "paused"}
+        assert panel["session"]["first_online"] is not None
+
+
+def test_schema_files_are_up_to_date() -> None:
+    schemas = Path(__file__).parents[2] / "schemas"
+    assert main(["schemas", "check", "--dir", str(schemas)]) == 0
+
+
+def test_schema_check_notices_a_stale_file(tmp_path: Path) -> None:
+    assert main(["schemas", "export", "--dir", str(tmp_path)]) == 0
+    (tmp_path / "panel.json").write_text("{}")
+    assert main(["schemas", "check", "--dir", str(tmp_path)]) == 1
