@@ -35,7 +35,6 @@ PIDFILE="$DATA/kafka.pid"
 PROPS="$DATA/server.properties"
 LOG4J="$DATA/log4j2.xml"
 TOOLS_LOG4J="$DATA/tools-log4j2.xml"
-ADMIN_PROPS="$DATA/admin.properties"
 LOGDIRS="$DATA/kraft"                 # Kafka's log.dirs: topic data + cluster metadata
 SERVER_LOG="$DATA/server.log"         # broker log (log4j2)
 CONSOLE_LOG="$DATA/console.log"       # JVM stdout/stderr (crashes, GC errors)
@@ -70,6 +69,19 @@ kafka_answers() {
       head -c 8 <&3 | od -An -tx1 | tr -d " \n"
     ' _ "$h" "$p" 2>/dev/null)" || return 1
   [[ "${#out}" -eq 16 && "${out:8:8}" == "00000007" ]]
+}
+
+# Ready = a Metadata v4 request (api_key 3; all Kafka 1.0 .. 4.x brokers serve it) lists at
+# least one broker, i.e. this broker is registered and serves metadata. Usage: kafka_ready HOST PORT
+kafka_ready() {
+  local h="$1" p="$2" out
+  out="$(timeout 3 bash -c '
+      exec 3<>"/dev/tcp/$1/$2" || exit 1
+      printf "\x00\x00\x00\x14\x00\x03\x00\x04\x00\x00\x00\x07\x00\x05probe\x00\x00\x00\x00\x00" >&3
+      head -c 16 <&3 | od -An -tx1 | tr -d " \n"
+    ' _ "$h" "$p" 2>/dev/null)" || return 1
+  # size(4) correlation_id(4)=7 throttle_time_ms(4) brokers.length(4)>0
+  [[ "${#out}" -eq 32 && "${out:8:8}" == "00000007" && "${out:24:8}" != "00000000" ]]
 }
 
 port_in_use() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
@@ -114,7 +126,7 @@ broker_pid() {
 
 is_our_broker() {
   local cmd
-  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  cmd="$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline")" || return 1
   [[ "$cmd" == *" kafka.Kafka $PROPS"* ]]
 }
 
@@ -238,14 +250,6 @@ write_tool_configs() {
   </Loggers>
 </Configuration>
 EOF
-
-  # admin client used by the readiness check: fail in seconds, not after the 60 s default
-  cat >"$ADMIN_PROPS" <<'EOF'
-request.timeout.ms=5000
-default.api.timeout.ms=10000
-socket.connection.setup.timeout.ms=2000
-socket.connection.setup.timeout.max.ms=2000
-EOF
 }
 
 # java for short-lived tools: small heap, fast start-up
@@ -254,12 +258,22 @@ tool_java() {
        -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$LIBS/*" "$@"
 }
 
+# what StorageTool random-uuid prints: 16 random bytes, URL-safe base64 without padding
+# (Kafka avoids ids that start with '-', so do we)
+new_cluster_id() {
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    [[ "$id" != -* ]] && { echo "$id"; return; }
+  done
+}
+
 format_storage() {
   if [[ -f "$LOGDIRS/meta.properties" ]]; then
     return 0
   fi
   local cid out
-  cid="$(tool_java kafka.tools.StorageTool random-uuid)"
+  cid="$(new_cluster_id)"
   say "formatting storage in $LOGDIRS (cluster id $cid)"
   if ! out="$(tool_java kafka.tools.StorageTool format -t "$cid" -c "$PROPS" 2>&1)"; then
     printf '%s\n' "$out" >&2
@@ -303,13 +317,16 @@ cmd_start() {
 start_local() {
   local pid
   if kafka_answers "$HOST" "$PORT"; then
-    if pid="$(broker_pid)"; then
-      say "Kafka already running (pid $pid, data $DATA)"
-    else
+    if ! pid="$(broker_pid)"; then
       say "a Kafka broker already answers on $LOCAL_BOOTSTRAP (not started by this script); reusing it"
+      print_bootstrap "$LOCAL_BOOTSTRAP"
+      return 0
     fi
-    print_bootstrap "$LOCAL_BOOTSTRAP"
-    return 0
+    if kafka_ready "$HOST" "$PORT"; then
+      say "Kafka already running (pid $pid, data $DATA)"
+      print_bootstrap "$LOCAL_BOOTSTRAP"
+      return 0
+    fi
   fi
 
   cmd_fetch
@@ -343,21 +360,19 @@ start_local() {
     [[ -n "$pid" ]] || fail_start "the broker process did not start"
   fi
 
-  # wait: cheap ApiVersions probe first, then one real admin-client request (ListTopics)
+  # wait until a Metadata request lists the broker (bash + /dev/tcp: no JVM per poll)
   local deadline=$((SECONDS + START_TIMEOUT))
   while ((SECONDS < deadline)); do
     if ! kill -0 "$pid" 2>/dev/null; then
       rm -f "$PIDFILE"
       fail_start "the broker (pid $pid) exited during start-up"
     fi
-    if kafka_answers "$HOST" "$PORT" &&
-       tool_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$LOCAL_BOOTSTRAP" \
-         --command-config "$ADMIN_PROPS" --list >/dev/null 2>&1; then
+    if kafka_ready "$HOST" "$PORT"; then
       say "Kafka $KAFKA_VERSION is up (pid $pid)"
       print_bootstrap "$LOCAL_BOOTSTRAP"
       return 0
     fi
-    sleep 0.3
+    sleep 0.2
   done
   fail_start "Kafka did not answer on $LOCAL_BOOTSTRAP within ${START_TIMEOUT}s (pid $pid is left running; '$0 stop' ends it)"
 }
@@ -413,7 +428,7 @@ cmd_status() {
 cmd_reset() {
   with_lock stop_local
   case "$DATA" in
-    ""|"/"|"$HOME"|"$HOME/") die "refusing to delete '$DATA'" ;;
+    ""|"/"|"${HOME:-/}"|"${HOME:-/}/") die "refusing to delete '$DATA'" ;;
   esac
   rm -rf "$DATA"
   say "deleted $DATA"
@@ -421,13 +436,17 @@ cmd_reset() {
 
 cmd_topics() {
   is_fetched || cmd_fetch
-  [[ -f "$TOOLS_LOG4J" && -f "$ADMIN_PROPS" ]] || write_tool_configs
+  [[ -f "$TOOLS_LOG4J" ]] || write_tool_configs
   local a bs
   bs="$(external_bootstrap || echo "$LOCAL_BOOTSTRAP")"
   local -a args=(--bootstrap-server "$bs")
   for a in "$@"; do
     [[ "$a" == "--bootstrap-server" || "$a" == --bootstrap-server=* ]] && args=()
   done
+  # fail at once instead of the admin client's 60 s time-out
+  if [[ ${#args[@]} -gt 0 ]] && ! bootstrap_answers "$bs"; then
+    die "no Kafka answers at $bs; run: $0 start"
+  fi
   exec java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$TOOLS_LOG4J" \
     -cp "$LIBS/*" org.apache.kafka.tools.TopicCommand "${args[@]}" "$@"
 }
@@ -437,7 +456,7 @@ cmd_topics() {
 cmd_run() {
   [[ $# -ge 1 ]] || die "usage: $0 run MAIN_CLASS [ARGS...]"
   is_fetched || cmd_fetch
-  [[ -f "$TOOLS_LOG4J" && -f "$ADMIN_PROPS" ]] || write_tool_configs
+  [[ -f "$TOOLS_LOG4J" ]] || write_tool_configs
   exec java -Xmx256m -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$LIBS/*" "$@"
 }
 

@@ -84,55 +84,73 @@ def _remember(recent: tuple[str, ...], event_id: str) -> tuple[str, ...]:
 class _Changes:
     """Collects the per-agent changes of one chat event, one record per agent."""
 
-    __slots__ = ("at", "by_agent")
+    __slots__ = ("at", "deltas", "named", "uncredit")
 
     def __init__(self, at: int) -> None:
         self.at = at
-        self.by_agent: dict[str, AgentChange] = {}
+        # agent id -> [active, on_hold, closed, missed, holds]
+        self.deltas: dict[str, list[int]] = {}
+        self.named: list[str] = []
+        self.uncredit: tuple[str, int] | None = None
 
-    def add(
-        self,
-        agent_id: str | None,
-        *,
-        active: int = 0,
-        on_hold: int = 0,
-        closed: int = 0,
-        uncredit_since: int | None = None,
-        missed: int = 0,
-        holds: int = 0,
-    ) -> None:
-        if agent_id is None:
-            return
-        old = self.by_agent.get(agent_id)
-        if old is not None:
-            active, on_hold, closed = (
-                old.active + active,
-                old.on_hold + on_hold,
-                old.closed + closed,
+    def add(self, agent_id: str | None, slot: int, delta: int) -> None:
+        if agent_id is not None:
+            counts = self.deltas.get(agent_id)
+            if counts is None:
+                counts = self.deltas[agent_id] = [0, 0, 0, 0, 0]
+            counts[slot] += delta
+
+    def name(self, agent_id: str | None) -> None:
+        """The event names the agent: it appears on the panel even when nothing changes."""
+        if agent_id is not None:
+            self.named.append(agent_id)
+
+    def records(self) -> tuple[AgentChange, ...]:
+        at, uncredit = self.at, self.uncredit
+        for agent_id in self.named:
+            self.deltas.setdefault(agent_id, [0, 0, 0, 0, 0])
+        if uncredit is not None:
+            self.deltas.setdefault(uncredit[0], [0, 0, 0, 0, 0])
+        return tuple(
+            AgentChange(
+                agent_id,
+                at,
+                active,
+                on_hold,
+                closed,
+                uncredit[1] if uncredit is not None and uncredit[0] == agent_id else None,
+                missed,
+                holds,
             )
-            missed, holds = old.missed + missed, old.holds + holds
-            if uncredit_since is None:
-                uncredit_since = old.uncredit_since
-        self.by_agent[agent_id] = AgentChange(
-            agent_id, self.at, active, on_hold, closed, uncredit_since, missed, holds
+            for agent_id, (active, on_hold, closed, missed, holds) in self.deltas.items()
         )
 
-    def touch(self, agent_id: str | None) -> None:
-        """The event names the agent: it appears on the panel even when nothing changes."""
-        self.add(agent_id)
+
+_ACTIVE, _ON_HOLD, _CLOSED, _MISSED, _HOLDS = range(5)
 
 
 def _take_ownership(chat: ChatState, agent_id: str, changes: _Changes) -> ChatState:
     """``agent_id`` owns the chat from now on and it is open; a change of owner ends a hold."""
     if not chat.open:
-        changes.add(agent_id, active=1)
-        return chat._replace(open=True, owner=agent_id, on_hold=False)
-    if chat.owner == agent_id:
-        changes.touch(agent_id)
+        changes.add(agent_id, _ACTIVE, 1)
+    elif chat.owner == agent_id:
+        changes.name(agent_id)
         return chat
-    changes.add(chat.owner, active=-1, on_hold=-1 if chat.on_hold else 0)
-    changes.add(agent_id, active=1)
-    return chat._replace(owner=agent_id, on_hold=False)
+    else:
+        changes.add(chat.owner, _ACTIVE, -1)
+        if chat.on_hold:
+            changes.add(chat.owner, _ON_HOLD, -1)
+        changes.add(agent_id, _ACTIVE, 1)
+    return ChatState(
+        chat.chat_id,
+        True,
+        agent_id,
+        False,
+        chat.credit_agent,
+        chat.credit_at,
+        chat.recent_ids,
+        chat.offset,
+    )
 
 
 def _chat_assigned(chat: ChatState, event: ChatAssigned, changes: _Changes) -> ChatState:
@@ -144,46 +162,63 @@ def _chat_reopened(chat: ChatState, event: ChatReopened, changes: _Changes) -> C
 
 
 def _chat_transferred(chat: ChatState, event: ChatTransferred, changes: _Changes) -> ChatState:
-    changes.add(event.from_agent_id, missed=1 if event.reason == "no_agent_answer" else 0)
+    if event.reason == "no_agent_answer":
+        changes.add(event.from_agent_id, _MISSED, 1)
+    else:
+        changes.name(event.from_agent_id)
     if chat.open:
         return _take_ownership(chat, event.to_agent_id, changes)
     # A transfer does not open a chat, but it still says who the chat belongs to.
-    changes.touch(event.to_agent_id)
+    changes.name(event.to_agent_id)
     return chat._replace(owner=event.to_agent_id)
 
 
 def _chat_held(chat: ChatState, event: ChatHeld, changes: _Changes) -> ChatState:
-    changes.touch(event.agent_id)
     if not chat.open or chat.on_hold:
+        changes.name(event.agent_id)
         return chat
-    changes.add(event.agent_id, holds=1)
-    changes.add(chat.owner, on_hold=1)
+    changes.add(event.agent_id, _HOLDS, 1)
+    changes.add(chat.owner, _ON_HOLD, 1)
     return chat._replace(on_hold=True)
 
 
 def _chat_resumed(chat: ChatState, event: ChatResumed, changes: _Changes) -> ChatState:
-    changes.touch(event.agent_id)
+    changes.name(event.agent_id)
     if not chat.open or not chat.on_hold:
         return chat
-    changes.add(chat.owner, on_hold=-1)
+    changes.add(chat.owner, _ON_HOLD, -1)
     return chat._replace(on_hold=False)
 
 
 def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> ChatState:
-    changes.touch(event.agent_id)
+    changes.name(event.agent_id)
+    owner = chat.owner
     if chat.open:
-        changes.add(chat.owner, active=-1, on_hold=-1 if chat.on_hold else 0)
-        chat = chat._replace(open=False, on_hold=False)
+        changes.add(owner, _ACTIVE, -1)
+        if chat.on_hold:
+            changes.add(owner, _ON_HOLD, -1)
     if event.reason == "agent":
         target = event.agent_id
     else:
-        target = chat.owner if chat.owner is not None else event.agent_id
+        target = owner if owner is not None else event.agent_id
     if target is None:
-        return chat
+        return ChatState(
+            chat.chat_id,
+            False,
+            owner,
+            False,
+            chat.credit_agent,
+            chat.credit_at,
+            chat.recent_ids,
+            chat.offset,
+        )
     if chat.credit_agent is not None:
-        changes.add(chat.credit_agent, uncredit_since=chat.credit_at)
-    changes.add(target, closed=1)
-    return chat._replace(credit_agent=target, credit_at=changes.at)
+        assert chat.credit_at is not None
+        changes.uncredit = (chat.credit_agent, chat.credit_at)
+    changes.add(target, _CLOSED, 1)
+    return ChatState(
+        chat.chat_id, False, owner, False, target, changes.at, chat.recent_ids, chat.offset
+    )
 
 
 _ChatHandler = Callable[[ChatState, ChatEvent, _Changes], ChatState]
@@ -210,9 +245,17 @@ def evolve_chat(
         return chat, ()
     changes = _Changes(to_micros(event.at))
     chat = _CHAT_HANDLERS[type(event)](chat, event, changes)
-    return chat._replace(recent_ids=_remember(chat.recent_ids, event.event_id)), tuple(
-        changes.by_agent.values()
+    chat = ChatState(
+        chat.chat_id,
+        chat.open,
+        chat.owner,
+        chat.on_hold,
+        chat.credit_agent,
+        chat.credit_at,
+        _remember(chat.recent_ids, event.event_id),
+        chat.offset,
     )
+    return chat, changes.records()
 
 
 # --- agents ------------------------------------------------------------------------------
@@ -241,27 +284,27 @@ def counts_in_session(change: AgentChange, clock: SessionClock) -> tuple[int, in
 def _apply_change(agent: AgentState, change: AgentChange) -> AgentState:
     tally, clock = agent.tally, agent.clock
     active, on_hold = tally.active + change.active, tally.on_hold + change.on_hold
+    closed, missed, holds, pending = tally.closed, tally.missed, tally.holds, tally.pending
     if not (change.closed or change.uncredit_since is not None or change.missed or change.holds):
         if not (change.active or change.on_hold):
             return agent
-        return agent._replace(tally=tally._replace(active=active, on_hold=on_hold))
-    if clock.since is None or change.at >= clock.since:
-        # A later status event may still start a session after this change: keep it apart.
-        pending = (*tally.pending, change)
-        tally = Tally(active, on_hold, tally.closed, tally.missed, tally.holds, pending)
-    elif clock.session_index > 1 and change.at < clock.session_start:  # type: ignore[operator]
-        tally = tally._replace(active=active, on_hold=on_hold)  # belongs to an ended session
-    else:
-        closed, missed, holds = counts_in_session(change, clock)
-        tally = Tally(
-            active,
-            on_hold,
-            tally.closed + closed,
-            tally.missed + missed,
-            tally.holds + holds,
-            tally.pending,
-        )
-    return agent._replace(tally=tally)
+    elif clock.since is None or change.at >= clock.since:
+        # A later status event may still start a session before this change: keep it apart.
+        pending = (*pending, change)
+    elif clock.session_index < 2 or change.at >= clock.session_start:  # type: ignore[operator]
+        add_closed, add_missed, add_holds = counts_in_session(change, clock)
+        closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
+    # else: the change belongs to a session that has ended; only open chats still count.
+    return AgentState(
+        agent.agent_id,
+        agent.name,
+        agent.nickname,
+        clock,
+        Tally(active, on_hold, closed, missed, holds, pending),
+        agent.late_status_events,
+        agent.recent_ids,
+        agent.offsets,
+    )
 
 
 def _settle(tally: Tally, clock: SessionClock, new_session: bool) -> Tally:
@@ -359,8 +402,9 @@ def evolve_agent(
     A status or profile event whose ``event_id`` the agent has seen returns the
     state unchanged (the same object).
     """
-    if isinstance(item, AgentChange):
+    if type(item) is AgentChange:
         return _apply_change(agent or new_agent(item.agent_id), item)
+    assert not isinstance(item, AgentChange)
     if agent is None:
         agent = new_agent(item.agent_id)
     elif item.event_id in agent.recent_ids:

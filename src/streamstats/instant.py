@@ -12,12 +12,14 @@ __all__ = ["MICROS_PER_SECOND", "format_instant", "parse_instant", "to_micros", 
 
 MICROS_PER_SECOND: Final = 1_000_000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MICRO: Final = timedelta(microseconds=1)
 
 
 def to_micros(moment: datetime) -> int:
-    """Microseconds since the epoch of an offset-aware datetime."""
-    return (moment - _EPOCH) // _ONE_MICRO
+    """Microseconds since the epoch of an offset-aware datetime, exactly."""
+    # timestamp() is fast but a float; its error is far below half a second, so rounding
+    # the whole seconds (with the exact microseconds taken out) is exact.
+    micro = moment.microsecond
+    return round(moment.timestamp() - micro / MICROS_PER_SECOND) * MICROS_PER_SECOND + micro
 
 
 def to_seconds(micros: int) -> float:

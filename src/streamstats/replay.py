@@ -35,7 +35,7 @@ class ReplayResult:
 
 
 def replay_lines(
-    lines: Iterable[bytes | str],
+    lines: Iterable[bytes],
     config: FoldConfig = DEFAULT_CONFIG,
     result: ReplayResult | None = None,
 ) -> ReplayResult:

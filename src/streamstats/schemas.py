@@ -6,42 +6,21 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
-from .events import (
-    AgentProfileChanged,
-    AgentStatusChanged,
-    ChatAssigned,
-    ChatClosed,
-    ChatHeld,
-    ChatReopened,
-    ChatResumed,
-    ChatTransferred,
-    event_adapter,
-)
+from .events import EVENT_MODELS, event_adapter, type_tag
 from .view import Panel
 
 __all__ = ["check_schemas", "expected_schemas", "export_schemas"]
 
-_EVENT_MODELS: Final[tuple[type[BaseModel], ...]] = (
-    AgentStatusChanged,
-    AgentProfileChanged,
-    ChatAssigned,
-    ChatTransferred,
-    ChatHeld,
-    ChatResumed,
-    ChatClosed,
-    ChatReopened,
-)
 _ID_BASE: Final = "https://streamstats.dev/schemas/v1/"
 
 
 def expected_schemas() -> dict[str, bytes]:
     """File name → schema text, as this version of the models defines them."""
     documents: dict[str, dict[str, Any]] = {}
-    for model in _EVENT_MODELS:
-        event_type = model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-        documents[f"{event_type}.json"] = model.model_json_schema()
+    for model in EVENT_MODELS:
+        documents[f"{type_tag(model)}.json"] = model.model_json_schema()
     documents["event.json"] = event_adapter.json_schema()
     documents["panel.json"] = TypeAdapter(Panel).json_schema()
     return {

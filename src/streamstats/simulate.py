@@ -9,11 +9,12 @@ agents with free capacity; some are put on hold, transferred by hand, missed
 another agent after they were closed. The same arguments always give the same
 events, byte for byte.
 
-Sizing: with the default number of chats (about 11 per agent-hour on shift) a
-run produces about 30 events per agent-hour on shift, which is about 9-10 events per
-agent per simulated hour (agents are on shift roughly a third of the time):
-``agents=500, hours=24`` gives about 115,000 events and
-``agents=4300, hours=24`` about 1,000,000.
+Sizing: with the default number of chats (12 per agent-hour on shift) a run
+produces about 33 events per agent-hour on shift. Agents are on shift about a
+third of the time, so a one-day run gives about 11 events per agent per
+simulated hour (about 10 over several days, as agents take days off):
+``agents=500, hours=24`` gives about 131,000 events and
+``agents=3800, hours=24`` about 1,000,000 (roughly 10 s on one core).
 """
 
 from __future__ import annotations
@@ -110,16 +111,18 @@ def simulate(
 ) -> Iterator[dict[str, object]]:
     """Yield the events of ``hours`` of traffic from ``start``, ordered by ``at``.
 
-    ``chats`` is how many chats arrive (``None``: about 11 per agent-hour on
-    shift); a few find no free agent and never appear. Each event is repeated
-    with probability ``duplicate_rate``, shortly after and with the same ``event_id``.
+    ``chats`` is how many chats arrive (``None``: 12 per agent-hour on
+    shift); a few find no free agent and never appear. Every agent's profile
+    comes first, at ``start``. Each event is delivered again with probability
+    ``duplicate_rate``: an identical copy (same ``event_id`` and ``at``) a little
+    later in the stream. Nothing happens at or after ``start + hours``.
     """
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValueError("start must be offset-aware")
     if agents < 0 or (chats is not None and chats < 0):
         raise ValueError("agents and chats must not be negative")
-    if not hours > 0:
-        raise ValueError("hours must be positive")
+    if not (hours > 0 and math.isfinite(hours)):
+        raise ValueError("hours must be positive and finite")
     if not 0.0 <= duplicate_rate <= 1.0:
         raise ValueError("duplicate_rate must be between 0 and 1")
     origin = (start - _EPOCH) // timedelta(milliseconds=1)

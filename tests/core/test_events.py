@@ -136,3 +136,18 @@ def test_a_message_over_64_kib_is_invalid() -> None:
     result = decode_event(raw)
     assert isinstance(result, InvalidEvent)
     assert result.reason == "too_large"
+
+
+def test_a_misleading_type_tag_cannot_fool_the_fast_path() -> None:
+    # The fast path guesses the model from the first "type" key; JSON's last key wins.
+    raw = (
+        b'{"type":"chat.held","event_id":"e","at":"2026-11-25T08:00:00Z",'
+        b'"chat_id":"c","agent_id":"a","type":"chat.assigned"}'
+    )
+    assert type(decode_event(raw)).__name__ == "ChatAssigned"
+    spaced = (
+        b'{"event_id": "e", "type" : "chat.held", "at": "2026-11-25T08:00:00Z", "chat_id": "c"}'
+    )
+    result = decode_event(spaced)
+    assert isinstance(result, InvalidEvent)
+    assert result.detail == "agent_id: Field required"
