@@ -89,6 +89,50 @@ def _schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .kafka import KafkaSetupError, ensure_topics
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+        asyncio.run(ensure_topics(settings))
+    except (SettingsError, KafkaSetupError) as error:
+        print(f"streamstats worker: {error}", file=sys.stderr)
+        return 2
+    from .worker import run_worker
+
+    return run_worker(settings)
+
+
+def _produce(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .kafka import KafkaSetupError, ensure_topics, publish_lines
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+        source = _open_input(args.file)
+    except (SettingsError, OSError) as error:
+        print(f"streamstats produce: {error}", file=sys.stderr)
+        return 2
+    try:
+        with source:
+            asyncio.run(ensure_topics(settings))
+            report = asyncio.run(publish_lines(settings, source, args.speed))
+    except KafkaSetupError as error:
+        print(f"streamstats produce: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"published {report.messages} events in {report.seconds:.1f} s "
+        f"to {settings.status_topic} and {settings.chat_topic}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamstats", description="Real-time agent statistics for live-chat contact centers."
@@ -123,6 +167,23 @@ def _parser() -> argparse.ArgumentParser:
     schemas.add_argument("action", choices=["export", "check"])
     schemas.add_argument("--dir", type=Path, default=Path("schemas"))
     schemas.set_defaults(run=_schemas)
+    worker = commands.add_parser(
+        "worker", help="run the streaming worker and its HTTP view (settings: STREAMSTATS_*)"
+    )
+    worker.set_defaults(run=_worker)
+
+    produce = commands.add_parser(
+        "produce", help="publish JSON-lines events to the status and chat topics"
+    )
+    produce.add_argument("file", metavar="FILE", help="JSON-lines events, or - for standard input")
+    produce.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="pace events by their `at`: 1 = real time, 60 = a minute per second "
+        "(default: as fast as possible)",
+    )
+    produce.set_defaults(run=_produce)
     return parser
 
 

@@ -149,7 +149,6 @@ def _take_ownership(chat: ChatState, agent_id: str, changes: _Changes) -> ChatSt
         chat.credit_agent,
         chat.credit_at,
         chat.recent_ids,
-        chat.offset,
     )
 
 
@@ -210,15 +209,12 @@ def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> ChatS
             chat.credit_agent,
             chat.credit_at,
             chat.recent_ids,
-            chat.offset,
         )
     if chat.credit_agent is not None:
         assert chat.credit_at is not None
         changes.uncredit = (chat.credit_agent, chat.credit_at)
     changes.add(target, _CLOSED, 1)
-    return ChatState(
-        chat.chat_id, False, owner, False, target, changes.at, chat.recent_ids, chat.offset
-    )
+    return ChatState(chat.chat_id, False, owner, False, target, changes.at, chat.recent_ids)
 
 
 _ChatHandler = Callable[[ChatState, ChatEvent, _Changes], ChatState]
@@ -253,7 +249,6 @@ def evolve_chat(
         chat.credit_agent,
         chat.credit_at,
         _remember(chat.recent_ids, event.event_id),
-        chat.offset,
     )
     return chat, changes.records()
 
@@ -303,7 +298,6 @@ def _apply_change(agent: AgentState, change: AgentChange) -> AgentState:
         Tally(active, on_hold, closed, missed, holds, pending),
         agent.late_status_events,
         agent.recent_ids,
-        agent.offsets,
     )
 
 

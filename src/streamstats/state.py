@@ -14,19 +14,29 @@ import orjson
 from .events import Status
 
 __all__ = [
+    "OUTBOX_EVENTS",
     "REMEMBERED_EVENT_IDS",
     "STATE_FORMAT_VERSION",
     "AgentChange",
+    "AgentRecord",
     "AgentState",
+    "ChatRecord",
     "ChatState",
+    "Outbox",
     "Segment",
     "SessionClock",
     "StateFormatError",
     "Tally",
     "decode_agent",
+    "decode_agent_record",
+    "decode_change",
     "decode_chat",
+    "decode_chat_record",
     "encode_agent",
+    "encode_agent_record",
+    "encode_change",
     "encode_chat",
+    "encode_chat_record",
     "new_agent",
     "new_chat",
 ]
@@ -97,8 +107,6 @@ class AgentState(NamedTuple):
     tally: Tally = Tally()
     late_status_events: int = 0
     recent_ids: tuple[str, ...] = ()
-    offsets: tuple[tuple[str, int], ...] = ()
-    """Last applied source offset per input partition, for effectively-once streaming."""
 
 
 class ChatState(NamedTuple):
@@ -111,8 +119,6 @@ class ChatState(NamedTuple):
     credit_agent: str | None = None
     credit_at: int | None = None
     recent_ids: tuple[str, ...] = ()
-    offset: int = -1
-    """Last applied source offset of the chat's input partition."""
 
 
 def new_agent(agent_id: str) -> AgentState:
@@ -123,6 +129,49 @@ def new_agent(agent_id: str) -> AgentState:
 def new_chat(chat_id: str) -> ChatState:
     """The state of a chat no event has touched yet."""
     return ChatState(chat_id)
+
+
+Outbox = tuple[tuple[int, tuple[AgentChange, ...]], ...]
+"""``(source offset, changes)`` of a chat's latest applied events, newest last."""
+
+OUTBOX_EVENTS: Final = 32
+
+
+class ChatRecord(NamedTuple):
+    """What the streaming worker stores per chat: state, position and recent output.
+
+    ``offset`` is the last applied offset of the chat's input partition; events at
+    or below it are replays. ``outbox`` keeps the changes recent events sent to
+    agents, so a replay can send them again in case they were lost in a crash
+    (the agents drop what they already applied).
+    """
+
+    chat: ChatState
+    offset: int = -1
+    outbox: Outbox = ()
+
+
+class AgentRecord(NamedTuple):
+    """What the streaming worker stores per agent: state and last applied offsets.
+
+    ``offsets`` maps an input, e.g. ``"status/3"`` or ``"chat/1"``, to the last
+    offset of it applied to this agent.
+    """
+
+    agent: AgentState
+    offsets: tuple[tuple[str, int], ...] = ()
+
+    def applied(self, source: str) -> int:
+        """The last offset of ``source`` applied to this agent, -1 if none."""
+        for name, offset in self.offsets:
+            if name == source:
+                return offset
+        return -1
+
+    def advanced(self, agent: AgentState, source: str, offset: int) -> AgentRecord:
+        """A record holding ``agent`` with ``source`` applied up to ``offset``."""
+        others = tuple(pair for pair in self.offsets if pair[0] != source)
+        return AgentRecord(agent, (*others, (source, offset)))
 
 
 class StateFormatError(ValueError):
@@ -136,20 +185,69 @@ def _plain_tuple(record: object) -> tuple[object, ...]:
     raise TypeError(f"cannot serialize {type(record).__name__}")
 
 
+def _encode(value: object) -> bytes:
+    return orjson.dumps((STATE_FORMAT_VERSION, value), default=_plain_tuple)
+
+
 def encode_agent(state: AgentState) -> bytes:
     """Serialize agent state to compact, versioned bytes."""
-    return orjson.dumps((STATE_FORMAT_VERSION, state), default=_plain_tuple)
+    return _encode(state)
 
 
 def encode_chat(state: ChatState) -> bytes:
     """Serialize chat state to compact, versioned bytes."""
-    return orjson.dumps((STATE_FORMAT_VERSION, state), default=_plain_tuple)
+    return _encode(state)
+
+
+def encode_agent_record(record: AgentRecord) -> bytes:
+    """Serialize a stored agent record."""
+    return _encode(record)
+
+
+def encode_chat_record(record: ChatRecord) -> bytes:
+    """Serialize a stored chat record."""
+    return _encode(record)
+
+
+def encode_change(change: AgentChange, partition: int, offset: int) -> bytes:
+    """Serialize an agent change with the chat partition and offset that caused it."""
+    return _encode((partition, offset, change))
 
 
 def decode_agent(data: bytes) -> AgentState:
     """Read bytes written by :func:`encode_agent`."""
-    fields = _payload(data, len(AgentState._fields))
-    agent_id, name, nickname, clock, tally, late, recent, offsets = fields
+    return _agent(_payload(data))
+
+
+def decode_chat(data: bytes) -> ChatState:
+    """Read bytes written by :func:`encode_chat`."""
+    return _chat(_payload(data))
+
+
+def decode_agent_record(data: bytes) -> AgentRecord:
+    """Read bytes written by :func:`encode_agent_record`."""
+    agent, offsets = _payload(data)
+    return AgentRecord(_agent(agent), tuple((source, offset) for source, offset in offsets))
+
+
+def decode_chat_record(data: bytes) -> ChatRecord:
+    """Read bytes written by :func:`encode_chat_record`."""
+    chat, offset, outbox = _payload(data)
+    return ChatRecord(
+        _chat(chat),
+        offset,
+        tuple((at, tuple(AgentChange(*change) for change in changes)) for at, changes in outbox),
+    )
+
+
+def decode_change(data: bytes) -> tuple[int, int, AgentChange]:
+    """Read bytes written by :func:`encode_change`: (partition, offset, change)."""
+    partition, offset, change = _payload(data)
+    return partition, offset, AgentChange(*change)
+
+
+def _agent(fields: list[Any]) -> AgentState:
+    agent_id, name, nickname, clock, tally, late, recent = fields
     (status, since, reason, start, index, offline_since, gap, segments, folded) = clock
     active, on_hold, closed, missed, holds, pending = tally
     return AgentState(
@@ -170,21 +268,15 @@ def decode_agent(data: bytes) -> AgentState:
         Tally(active, on_hold, closed, missed, holds, tuple(AgentChange(*c) for c in pending)),
         late,
         tuple(recent),
-        tuple((source, offset) for source, offset in offsets),
     )
 
 
-def decode_chat(data: bytes) -> ChatState:
-    """Read bytes written by :func:`encode_chat`."""
-    chat_id, is_open, owner, on_hold, credit_agent, credit_at, recent, offset = _payload(
-        data, len(ChatState._fields)
-    )
-    return ChatState(
-        chat_id, is_open, owner, on_hold, credit_agent, credit_at, tuple(recent), offset
-    )
+def _chat(fields: list[Any]) -> ChatState:
+    chat_id, is_open, owner, on_hold, credit_agent, credit_at, recent = fields
+    return ChatState(chat_id, is_open, owner, on_hold, credit_agent, credit_at, tuple(recent))
 
 
-def _payload(data: bytes, width: int) -> list[Any]:
+def _payload(data: bytes) -> Any:
     try:
         version, fields = orjson.loads(data)
     except (orjson.JSONDecodeError, TypeError, ValueError) as error:
@@ -194,6 +286,4 @@ def _payload(data: bytes, width: int) -> list[Any]:
             f"stored state has format {version}, this version reads {STATE_FORMAT_VERSION}; "
             "rebuild the tables by replaying the input topics"
         )
-    if not isinstance(fields, list) or len(fields) != width:
-        raise StateFormatError("stored state has the wrong shape")
     return fields

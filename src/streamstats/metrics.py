@@ -1,0 +1,65 @@
+"""Prometheus metrics of the worker."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["Metrics"]
+
+_DELAY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    """All metrics of one worker, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.events_applied = Counter(
+            "streamstats_events_applied",
+            "Input events folded into the projections, by event type.",
+            ["type"],
+            registry=self.registry,
+        )
+        self.events_invalid = Counter(
+            "streamstats_events_invalid",
+            "Input messages sent to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.events_unknown = Counter(
+            "streamstats_events_unknown_type",
+            "Input events of a type this version does not know, ignored.",
+            registry=self.registry,
+        )
+        self.events_replayed = Counter(
+            "streamstats_events_replayed",
+            "Input messages at or below an already applied offset (after a restart), skipped.",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.late_status_events = Counter(
+            "streamstats_late_status_events",
+            "Status events older than the agent's current status, not applied (spec §2).",
+            registry=self.registry,
+        )
+        self.processing_delay = Histogram(
+            "streamstats_processing_delay_seconds",
+            "Time from an event's `at` to the moment it was applied.",
+            ["stage"],
+            buckets=_DELAY_BUCKETS,
+            registry=self.registry,
+        )
+        self.agents_by_status = Gauge(
+            "streamstats_agents",
+            "Agents held by this worker, by current status.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.table_entries = Gauge(
+            "streamstats_table_entries",
+            "Entries in this worker's active table partitions.",
+            ["table"],
+            registry=self.registry,
+        )

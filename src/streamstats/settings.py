@@ -1,0 +1,111 @@
+"""Worker settings, read from ``STREAMSTATS_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Literal
+
+from .fold import FoldConfig
+from .instant import MICROS_PER_SECOND
+
+__all__ = ["Settings", "SettingsError"]
+
+
+class SettingsError(ValueError):
+    """A setting has a value the worker cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the worker and its commands can be told from outside.
+
+    Each field is read from ``STREAMSTATS_<FIELD NAME IN CAPITALS>``.
+    """
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    """Kafka bootstrap servers; ``KAFKA_BOOTSTRAP_SERVERS`` is used when this is unset."""
+    app_id: str = "streamstats"
+    """Consumer group and prefix of internal topics and changelogs."""
+    partitions: int = 4
+    """Partitions of every topic the worker reads; all must match (co-partitioning)."""
+    status_topic: str = "agent-status"
+    chat_topic: str = "chat-events"
+    dead_letter_topic: str = "streamstats.dead-letter"
+    store: Literal["rocksdb", "memory"] = "rocksdb"
+    data_dir: Path = Path("streamstats-data")
+    """Where RocksDB tables live; each worker process needs its own."""
+    web_host: str = "127.0.0.1"
+    """The host name other workers and clients reach this worker by."""
+    web_bind: str = "127.0.0.1"
+    web_port: int = 6066
+    offline_gap_hours: float = 6.0
+    """Continuous offline time that ends an agent session (spec §2)."""
+    log_level: str = "info"
+    batch_size: int = 2000
+    """Most events folded per batch before table writes are flushed."""
+
+    @property
+    def fold_config(self) -> FoldConfig:
+        """The fold's rules as configured."""
+        return FoldConfig(offline_gap=round(self.offline_gap_hours * 3600 * MICROS_PER_SECOND))
+
+    @property
+    def changes_topic(self) -> str:
+        """Internal topic carrying per-agent changes from the chat stage to the agent stage."""
+        return f"{self.app_id}-agent-changes"
+
+    @property
+    def web_url(self) -> str:
+        """The URL other workers use to reach this one."""
+        return f"http://{self.web_host}:{self.web_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            name = f"STREAMSTATS_{field.name.upper()}"
+            raw = env.get(name)
+            if raw is None and field.name == "bootstrap_servers":
+                raw = env.get("KAFKA_BOOTSTRAP_SERVERS")
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _convert(name, raw, field.default)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` naming the first unusable value."""
+        if self.store not in ("rocksdb", "memory"):
+            raise SettingsError(
+                f"STREAMSTATS_STORE={self.store!r} is not a store; use rocksdb or memory"
+            )
+        if self.partitions < 1:
+            raise SettingsError("STREAMSTATS_PARTITIONS must be at least 1")
+        if self.offline_gap_hours <= 0:
+            raise SettingsError("STREAMSTATS_OFFLINE_GAP_HOURS must be positive")
+        if not 1 <= self.web_port <= 65535:
+            raise SettingsError("STREAMSTATS_WEB_PORT must be a TCP port number")
+        if self.batch_size < 1:
+            raise SettingsError("STREAMSTATS_BATCH_SIZE must be at least 1")
+
+
+def _convert(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            return raw.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+    except ValueError:
+        kind = type(default).__name__
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind}") from None
+    return raw

@@ -1,0 +1,209 @@
+"""What the worker does with one input message, without Faust or Kafka.
+
+Each stage turns (stored record, message) into a :class:`Step`: the record to
+store, the messages to send and, for bad input, a dead letter. The fold rules
+stay in the core; this module adds only the streaming mechanics: key and
+partition checks, offsets for effectively-once processing, and the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from aiokafka.partitioner import murmur2
+
+from .events import (
+    AgentProfileChanged,
+    AgentStatusChanged,
+    InvalidEvent,
+    UnknownEvent,
+    decode_event,
+)
+from .fold import FoldConfig, evolve_agent, evolve_chat
+from .instant import to_micros
+from .state import (
+    OUTBOX_EVENTS,
+    AgentChange,
+    AgentRecord,
+    ChatRecord,
+    decode_agent_record,
+    decode_change,
+    decode_chat_record,
+    encode_agent_record,
+    encode_change,
+    encode_chat_record,
+    new_agent,
+    new_chat,
+)
+
+__all__ = ["AgentStage", "ChatStage", "DeadLetter", "Step", "partition_for"]
+
+PARTITIONER_ADVICE: Final = (
+    "produce with the murmur2 partitioner (the Java client default; "
+    "kcat: -X topic.partitioner=murmur2_random)"
+)
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition the Java client's default partitioner picks for ``key``."""
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """Why a message was rejected; the worker forwards it with its original bytes."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(slots=True)
+class Step:
+    """The outcome of one message."""
+
+    record: bytes | None = None
+    """New stored value for the message's key; None leaves the table alone."""
+    sends: list[tuple[bytes, bytes]] = field(default_factory=list)
+    """(key, value) messages for the agent-changes topic."""
+    dead_letter: DeadLetter | None = None
+    applied_type: str | None = None
+    """The event type folded, for metrics; None when nothing was folded."""
+    event_at: int | None = None
+    unknown_type: bool = False
+    replayed: bool = False
+    late: bool = False
+
+
+def _check_key(key: bytes | None, entity: str, field_name: str) -> DeadLetter | None:
+    if key is None or key != entity.encode():
+        shown = None if key is None else key.decode(errors="replace")
+        return DeadLetter(
+            "key_mismatch", f"message key {shown!r} does not match {field_name} {entity!r}"
+        )
+    return None
+
+
+def _check_partition(key: bytes, partition: int, partitions: int) -> DeadLetter | None:
+    expected = partition_for(key, partitions)
+    if expected != partition:
+        return DeadLetter(
+            "wrong_partition",
+            f"key {key.decode(errors='replace')!r} belongs in partition {expected}, "
+            f"not {partition}: {PARTITIONER_ADVICE}",
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatStage:
+    """Folds the chat topic into chat records and emits per-agent changes."""
+
+    partitions: int
+
+    def handle(
+        self, stored: bytes | None, key: bytes | None, raw: bytes, partition: int, offset: int
+    ) -> Step:
+        """Apply one message of the chat topic at ``partition``/``offset``."""
+        event = decode_event(raw)
+        if isinstance(event, InvalidEvent):
+            return Step(dead_letter=DeadLetter(event.reason, event.detail))
+        if isinstance(event, UnknownEvent):
+            return Step(unknown_type=True)
+        if isinstance(event, (AgentStatusChanged, AgentProfileChanged)):
+            return Step(
+                dead_letter=DeadLetter("wrong_topic", f"{event.type} belongs on the status topic")
+            )
+        problem = _check_key(key, event.chat_id, "chat_id")
+        if problem is None:
+            assert key is not None
+            problem = _check_partition(key, partition, self.partitions)
+        if problem is not None:
+            return Step(dead_letter=problem)
+        record = (
+            ChatRecord(new_chat(event.chat_id)) if stored is None else decode_chat_record(stored)
+        )
+        if offset <= record.offset:
+            # Already applied before a crash or rebalance: store the record again (its
+            # changelog write may have been lost) and resend what it sent then.
+            sends = [
+                self._message(change, partition, offset)
+                for at, changes in record.outbox
+                if at == offset
+                for change in changes
+            ]
+            return Step(record=stored, sends=sends, replayed=True)
+        chat, changes = evolve_chat(record.chat, event)
+        outbox = (
+            (*record.outbox[-(OUTBOX_EVENTS - 1) :], (offset, changes))
+            if changes
+            else record.outbox
+        )
+        return Step(
+            record=encode_chat_record(ChatRecord(chat, offset, outbox)),
+            sends=[self._message(change, partition, offset) for change in changes],
+            applied_type=event.type,
+            event_at=to_micros(event.at),
+        )
+
+    @staticmethod
+    def _message(change: AgentChange, partition: int, offset: int) -> tuple[bytes, bytes]:
+        return change.agent_id.encode(), encode_change(change, partition, offset)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStage:
+    """Folds status events and chat-caused changes into agent records."""
+
+    partitions: int
+    config: FoldConfig
+
+    def handle_status(
+        self, stored: bytes | None, key: bytes | None, raw: bytes, partition: int, offset: int
+    ) -> Step:
+        """Apply one message of the status topic at ``partition``/``offset``."""
+        event = decode_event(raw)
+        if isinstance(event, InvalidEvent):
+            return Step(dead_letter=DeadLetter(event.reason, event.detail))
+        if isinstance(event, UnknownEvent):
+            return Step(unknown_type=True)
+        if not isinstance(event, (AgentStatusChanged, AgentProfileChanged)):
+            return Step(
+                dead_letter=DeadLetter("wrong_topic", f"{event.type} belongs on the chat topic")
+            )
+        problem = _check_key(key, event.agent_id, "agent_id")
+        if problem is None:
+            assert key is not None
+            problem = _check_partition(key, partition, self.partitions)
+        if problem is not None:
+            return Step(dead_letter=problem)
+        record = (
+            AgentRecord(new_agent(event.agent_id))
+            if stored is None
+            else decode_agent_record(stored)
+        )
+        source = f"status/{partition}"
+        if offset <= record.applied(source):
+            return Step(record=stored, replayed=True)
+        agent = evolve_agent(record.agent, event, self.config)
+        return Step(
+            record=encode_agent_record(record.advanced(agent, source, offset)),
+            applied_type=event.type,
+            event_at=to_micros(event.at),
+            late=agent.late_status_events > record.agent.late_status_events,
+        )
+
+    def handle_change(self, stored: bytes | None, raw: bytes) -> Step:
+        """Apply one message of the internal agent-changes topic."""
+        chat_partition, chat_offset, change = decode_change(raw)
+        record = (
+            AgentRecord(new_agent(change.agent_id))
+            if stored is None
+            else decode_agent_record(stored)
+        )
+        source = f"chat/{chat_partition}"
+        if chat_offset <= record.applied(source):
+            return Step(record=stored, replayed=True)
+        agent = evolve_agent(record.agent, change, self.config)
+        return Step(record=encode_agent_record(record.advanced(agent, source, chat_offset)))

@@ -1,0 +1,165 @@
+"""The Faust topology: topics, tables and the two stream agents.
+
+This is the only module that imports Faust. Each agent reads one message at a
+time, asks its stage (``stages.py``) what to do, and does the I/O: table write,
+sends, dead letters and metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT
+
+from .metrics import Metrics
+from .settings import Settings
+from .stages import AgentStage, ChatStage, DeadLetter, Step
+
+__all__ = ["Topology", "build_topology"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Topology:
+    """The Faust app and the parts of it the web view and the CLI need."""
+
+    app: faust.App
+    settings: Settings
+    metrics: Metrics
+    agents: Any
+    """The agents table: agent id bytes → encoded :class:`AgentRecord`."""
+    status_topic: Any
+    last_event_at: float | None = None
+    """Latest event ``at`` (epoch seconds) this worker applied."""
+
+    def ready(self) -> bool:
+        """True once table recovery is complete and no rebalance is under way."""
+        app = self.app
+        return bool(app.tables.actives_ready) and not app.rebalancing and not app.in_recovery
+
+
+def _faust_app(settings: Settings) -> faust.App:
+    brokers = [f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")]
+    return faust.App(
+        settings.app_id,
+        broker=brokers,
+        store="rocksdb://" if settings.store == "rocksdb" else "memory://",
+        datadir=str(settings.data_dir),
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_bind,
+        topic_partitions=settings.partitions,
+        topic_disable_leader=True,
+        autodiscover=False,
+        consumer_auto_offset_reset="earliest",
+        stream_buffer_maxsize=16384,
+        web_tables_enabled=False,
+        producer_acks=-1,
+    )
+
+
+def build_topology(settings: Settings) -> Topology:
+    """Define the app, its topics, tables and agents for ``settings``."""
+    app = _faust_app(settings)
+    metrics = Metrics()
+    partitions = settings.partitions
+
+    def raw_topic(name: str, *, internal: bool = False) -> Any:
+        return app.topic(
+            name, key_type=bytes, value_type=bytes, partitions=partitions, internal=internal
+        )
+
+    status_topic = raw_topic(settings.status_topic)
+    chat_topic = raw_topic(settings.chat_topic)
+    changes_topic = raw_topic(settings.changes_topic, internal=True)
+    dead_letter_topic = raw_topic(settings.dead_letter_topic)
+    agent_inputs = app.topic(
+        settings.status_topic,
+        settings.changes_topic,
+        key_type=bytes,
+        value_type=bytes,
+    )
+    chats = app.Table("chats", key_type=bytes, value_type=bytes, partitions=partitions)
+    agents = app.Table("agents", key_type=bytes, value_type=bytes, partitions=partitions)
+    topology = Topology(app, settings, metrics, agents, status_topic)
+
+    chat_stage = ChatStage(partitions)
+    agent_stage = AgentStage(partitions, settings.fold_config)
+
+    async def dead_letter(event: EventT[bytes], problem: DeadLetter) -> None:
+        message = event.message
+        metrics.events_invalid.labels(problem.reason).inc()
+        log.warning(
+            "dead letter %s/%s@%s: %s: %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            problem.reason,
+            problem.detail,
+        )
+        await dead_letter_topic.send(
+            key=event.key,
+            value=message.value,
+            headers=[
+                ("streamstats.reason", problem.reason.encode()),
+                ("streamstats.detail", problem.detail.encode()),
+                ("streamstats.source.topic", message.topic.encode()),
+                ("streamstats.source.partition", str(message.partition).encode()),
+                ("streamstats.source.offset", str(message.offset).encode()),
+            ],
+        )
+
+    def account(step: Step, stage: str) -> None:
+        if step.replayed:
+            metrics.events_replayed.labels(stage).inc()
+        if step.unknown_type:
+            metrics.events_unknown.inc()
+        if step.late:
+            metrics.late_status_events.inc()
+        if step.applied_type is not None:
+            metrics.events_applied.labels(step.applied_type).inc()
+        if step.event_at is not None:
+            at = step.event_at / 1_000_000
+            metrics.processing_delay.labels(stage).observe(max(0.0, time.time() - at))
+            if topology.last_event_at is None or at > topology.last_event_at:
+                topology.last_event_at = at
+
+    async def apply(event: EventT[bytes], step: Step, table: Any, stage: str) -> None:
+        if step.dead_letter is not None:
+            await dead_letter(event, step.dead_letter)
+            return
+        for key, value in step.sends:
+            await changes_topic.send(key=key, value=value)
+        if step.record is not None:
+            table[event.key] = step.record
+        account(step, stage)
+
+    @app.agent(chat_topic, concurrency=1)
+    async def fold_chats(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            key = event.key
+            stored = chats.get(key) if key is not None else None
+            step = chat_stage.handle(stored, key, message.value, message.partition, message.offset)
+            await apply(event, step, chats, "chat")
+
+    @app.agent(agent_inputs, concurrency=1)
+    async def fold_agents(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            key = event.key
+            stored = agents.get(key) if key is not None else None
+            if message.topic == settings.changes_topic:
+                step = agent_stage.handle_change(stored, message.value)
+            else:
+                step = agent_stage.handle_status(
+                    stored, key, message.value, message.partition, message.offset
+                )
+            await apply(event, step, agents, "agent")
+
+    return topology

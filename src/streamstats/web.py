@@ -1,0 +1,274 @@
+"""The HTTP view (spec §8) on the Faust web server.
+
+Every worker answers for every agent: a request for an agent held by another
+worker is forwarded to it, headers included. Responses say how fresh they are
+in ``X-Streamstats-*`` headers, so the JSON body stays exactly the panel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+import orjson
+from aiohttp import ClientError, web
+from faust.web import Request, View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .events import AgentStatusChanged
+from .instant import MICROS_PER_SECOND, format_instant, parse_instant
+from .stages import partition_for
+from .state import decode_agent_record
+from .topology import Topology
+from .view import Panel, view
+
+__all__ = ["install_web"]
+
+ROUTED_HEADER: Final = "X-Streamstats-Routed"
+STATUSES: Final = ("online", "offline", "paused")
+
+
+class StatusRequest(BaseModel):
+    """Body of ``POST /agents/{agent_id}/status``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    status: Literal["online", "offline", "paused"]
+    reason: str | None = Field(default=None, max_length=64)
+
+
+def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
+    )
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return _json({"error": message}, status, headers)
+
+
+def _now_micros() -> int:
+    return time.time_ns() // 1000
+
+
+class _Api:
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.app = topology.app
+        self.table = topology.agents
+
+    # --- freshness and ownership ---------------------------------------------------------
+
+    def freshness(self) -> dict[str, str]:
+        last = self.topology.last_event_at
+        return {
+            "X-Streamstats-Worker": self.topology.settings.web_url,
+            "X-Streamstats-Recovering": "false" if self.topology.ready() else "true",
+            "X-Streamstats-Last-Event-At": (
+                "" if last is None else format_instant(round(last * MICROS_PER_SECOND))
+            ),
+        }
+
+    def unavailable(self) -> web.Response:
+        return _error(
+            503,
+            "the worker is recovering or rebalancing its tables; retry shortly",
+            {"Retry-After": "1", **self.freshness()},
+        )
+
+    def active_partitions(self) -> set[int]:
+        changelog = self.table.changelog_topic.get_topic_name()
+        return {
+            tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == changelog
+        }
+
+    def owner_url(self, key: bytes) -> str | None:
+        """The owner's URL, or None when this worker owns ``key``; KeyError if nobody does."""
+        url = self.app.router.key_store(self.table.name, key)
+        mine = self.app.conf.canonical_url
+        if (url.host, url.port) == (mine.host, mine.port):
+            return None
+        return str(url)
+
+    async def forward(self, request: Request, base_url: str) -> web.Response:
+        target = f"{base_url.rstrip('/')}{request.rel_url}"
+        try:
+            async with self.app.http_client.request(
+                request.method, target, headers={ROUTED_HEADER: "1"}
+            ) as answer:
+                body = await answer.read()
+                headers = {
+                    name: value
+                    for name, value in answer.headers.items()
+                    if name.startswith("X-Streamstats-") or name == "Retry-After"
+                }
+                return web.Response(
+                    body=body,
+                    status=answer.status,
+                    headers=headers,
+                    content_type=answer.content_type,
+                )
+        except (ClientError, TimeoutError):
+            return self.unavailable()
+
+    # --- reads ---------------------------------------------------------------------------
+
+    @staticmethod
+    def read_at(request: Request) -> int:
+        text = request.query.get("at")
+        if text is None:
+            return _now_micros()
+        return parse_instant(text)
+
+    def local_panel(self, key: bytes, now: int) -> Panel | None:
+        stored = self.table.get(key)
+        return None if stored is None else view(decode_agent_record(stored).agent, now)
+
+    def local_panels(self, now: int, status: str | None) -> list[Panel]:
+        mine = self.active_partitions()
+        partitions = self.topology.settings.partitions
+        panels = []
+        for key, stored in list(self.table.items()):
+            if partition_for(key, partitions) not in mine:
+                continue
+            panel = view(decode_agent_record(stored).agent, now)
+            if status is None or panel["status"]["current"] == status:
+                panels.append(panel)
+        return panels
+
+    async def agent(self, request: Request, agent_id: str) -> web.Response:
+        try:
+            now = self.read_at(request)
+        except ValueError as error:
+            return _error(400, f"at: {error}")
+        if not self.topology.ready():
+            return self.unavailable()
+        key = agent_id.encode()
+        try:
+            owner = self.owner_url(key)
+        except KeyError:
+            return self.unavailable()
+        if owner is not None and ROUTED_HEADER not in request.headers:
+            return await self.forward(request, owner)
+        panel = self.local_panel(key, now)
+        if panel is None:
+            return _error(404, f"no agent {agent_id!r}: no event has named it", self.freshness())
+        return _json(panel, headers=self.freshness())
+
+    async def agent_list(self, request: Request) -> web.Response:
+        status = request.query.get("status")
+        if status is not None and status not in STATUSES:
+            return _error(400, f"status: must be one of {', '.join(STATUSES)}, not {status!r}")
+        try:
+            now = self.read_at(request)
+        except ValueError as error:
+            return _error(400, f"at: {error}")
+        if not self.topology.ready():
+            return self.unavailable()
+        panels = self.local_panels(now, status)
+        if ROUTED_HEADER not in request.headers:
+            mine = str(self.app.conf.canonical_url)
+            others = [url for url in self.app.router.table_metadata(self.table.name) if url != mine]
+            answers = await asyncio.gather(*(self.forward(request, url) for url in others))
+            for answer in answers:
+                if answer.status != 200:
+                    return answer
+                assert isinstance(answer.body, bytes)
+                panels.extend(orjson.loads(answer.body)["agents"])
+        panels.sort(key=lambda panel: panel["agent_id"])
+        return _json({"agents": panels, "as_of": format_instant(now)}, headers=self.freshness())
+
+    # --- writes --------------------------------------------------------------------------
+
+    async def change_status(self, request: Request, agent_id: str) -> web.Response:
+        try:
+            wanted = StatusRequest.model_validate_json(await request.read())
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
+                for problem in error.errors(include_url=False)
+            )
+            return _error(400, problems)
+        event_id = uuid.uuid4().hex
+        event = {
+            "event_id": event_id,
+            "type": "agent.status_changed",
+            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "agent_id": agent_id,
+            "status": wanted.status,
+        }
+        if wanted.reason is not None:
+            event["reason"] = wanted.reason
+        try:
+            AgentStatusChanged.model_validate(event | {"at": datetime.now(UTC)})
+        except ValidationError as error:
+            return _error(400, f"agent_id: {error.errors(include_url=False)[0]['msg']}")
+        delivery = await self.topology.status_topic.send(
+            key=agent_id.encode(), value=orjson.dumps(event)
+        )
+        await delivery
+        return _json({"event_id": event_id}, status=202)
+
+    # --- operations ----------------------------------------------------------------------
+
+    def metrics(self) -> web.Response:
+        metrics = self.topology.metrics
+        if self.topology.ready():
+            mine = self.active_partitions()
+            partitions = self.topology.settings.partitions
+            by_status: Counter[str] = Counter()
+            entries = 0
+            for key, stored in list(self.table.items()):
+                if partition_for(key, partitions) in mine:
+                    entries += 1
+                    by_status[decode_agent_record(stored).agent.clock.status or "unknown"] += 1
+            for status in (*STATUSES, "unknown"):
+                metrics.agents_by_status.labels(status).set(by_status[status])
+            metrics.table_entries.labels("agents").set(entries)
+        return web.Response(
+            body=generate_latest(metrics.registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )
+
+
+def install_web(topology: Topology) -> None:
+    """Register the HTTP routes of spec §8 on the topology's Faust web server."""
+    api = _Api(topology)
+    app = topology.app
+
+    @app.page("/agents/{agent_id}")
+    class AgentPanelView(View):
+        async def get(self, request: Request, agent_id: str) -> Any:
+            return await api.agent(request, agent_id)
+
+    @app.page("/agents/{agent_id}/status")
+    class AgentStatusView(View):
+        async def post(self, request: Request, agent_id: str) -> Any:
+            return await api.change_status(request, agent_id)
+
+    @app.page("/agents")
+    class AgentListView(View):
+        async def get(self, request: Request) -> Any:
+            return await api.agent_list(request)
+
+    @app.page("/healthz")
+    class HealthView(View):
+        async def get(self, request: Request) -> Any:
+            return _json({"status": "ok"})
+
+    @app.page("/readyz")
+    class ReadyView(View):
+        async def get(self, request: Request) -> Any:
+            if topology.ready():
+                return _json({"status": "ready"}, headers=api.freshness())
+            return _json({"status": "recovering"}, status=503, headers={"Retry-After": "1"})
+
+    @app.page("/metrics")
+    class MetricsView(View):
+        async def get(self, request: Request) -> Any:
+            return api.metrics()
