@@ -25,7 +25,11 @@ class KafkaSetupError(RuntimeError):
 
 
 async def ensure_topics(settings: Settings) -> None:
-    """Create the input and dead-letter topics if missing; check partition counts."""
+    """Create the input, internal and dead-letter topics if missing; check partition counts.
+
+    The broker would auto-create a missing topic with its default partition count at
+    the first send, which breaks co-partitioning, so every topic is made here first.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         await admin.start()
@@ -35,7 +39,12 @@ async def ensure_topics(settings: Settings) -> None:
             "(make kafka-up) or set STREAMSTATS_BOOTSTRAP_SERVERS"
         ) from error
     try:
-        wanted = [settings.status_topic, settings.chat_topic, settings.dead_letter_topic]
+        wanted = [
+            settings.status_topic,
+            settings.chat_topic,
+            settings.changes_topic,
+            settings.dead_letter_topic,
+        ]
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
         if missing:
@@ -44,7 +53,7 @@ async def ensure_topics(settings: Settings) -> None:
                 await admin.create_topics(
                     [NewTopic(name, settings.partitions, 1) for name in missing]
                 )
-        for description in await admin.describe_topics(wanted[:2]):
+        for description in await admin.describe_topics(wanted[:3]):
             count = len(description["partitions"])
             if count != settings.partitions:
                 raise KafkaSetupError(

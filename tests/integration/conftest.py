@@ -1,0 +1,180 @@
+"""Fixtures that run real workers against a real Kafka broker.
+
+The broker comes from ``KAFKA_BOOTSTRAP_SERVERS`` or is started (or reused) by
+``deploy/local-kafka/kafka.sh``. Every test gets its own topics and consumer
+group, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from streamstats.kafka import ensure_topics, publish_lines
+from streamstats.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SCRIPT = ROOT / "deploy" / "local-kafka" / "kafka.sh"
+
+
+@pytest.fixture(scope="session")
+def bootstrap_servers() -> str:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        return configured
+    started = subprocess.run(
+        ["bash", str(KAFKA_SCRIPT), "start"], capture_output=True, text=True, timeout=300
+    )
+    assert started.returncode == 0, f"could not start Kafka:\n{started.stderr}"
+    return started.stdout.strip().split("=", 1)[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def http(method: str, url: str, body: bytes | None = None) -> tuple[int, dict[str, str], Any]:
+    """(status, headers, parsed JSON body) of one request; never raises for HTTP errors."""
+    request = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers), orjson.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        payload = error.read()
+        return error.code, dict(error.headers), orjson.loads(payload) if payload else None
+
+
+@dataclass
+class Worker:
+    """One ``streamstats worker`` process."""
+
+    settings: Settings
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.settings.web_url
+
+    def start(self) -> Worker:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamstats", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.log_path.parent,
+            )
+        return self
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log_tail()}")
+            try:
+                status, _, _ = http("GET", f"{self.url}/readyz")
+                if status == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"worker not ready after {timeout} s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def panels(self, at: str) -> dict[str, Any]:
+        status, _, body = http("GET", f"{self.url}/agents?at={at}")
+        assert status == 200, body
+        return {panel["agent_id"]: panel for panel in body["agents"]}
+
+
+@dataclass
+class Deployment:
+    """Topics and settings shared by the workers of one test."""
+
+    settings: Settings
+    tmp_path: Path
+    workers: list[Worker] = field(default_factory=list)
+
+    def worker(self, name: str = "w1", store: str = "rocksdb") -> Worker:
+        port = free_port()
+        data_dir = self.tmp_path / name / "data"
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "STREAMSTATS_BOOTSTRAP_SERVERS": self.settings.bootstrap_servers,
+            "STREAMSTATS_APP_ID": self.settings.app_id,
+            "STREAMSTATS_PARTITIONS": str(self.settings.partitions),
+            "STREAMSTATS_STATUS_TOPIC": self.settings.status_topic,
+            "STREAMSTATS_CHAT_TOPIC": self.settings.chat_topic,
+            "STREAMSTATS_DEAD_LETTER_TOPIC": self.settings.dead_letter_topic,
+            "STREAMSTATS_STORE": store,
+            "STREAMSTATS_DATA_DIR": str(data_dir),
+            "STREAMSTATS_WEB_PORT": str(port),
+            "STREAMSTATS_WEB_HOST": "127.0.0.1",
+            "STREAMSTATS_LOG_LEVEL": "info",
+        }
+        settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("STREAMSTATS_")})
+        worker = Worker(settings, env, self.tmp_path / name / "worker.log")
+        self.workers.append(worker)
+        return worker
+
+    def publish(self, lines: list[bytes], speed: float | None = None) -> None:
+        asyncio.run(publish_lines(self.settings, lines, speed))
+
+
+@pytest.fixture
+def deployment(bootstrap_servers: str, tmp_path: Path) -> Iterator[Deployment]:
+    run = f"t{uuid.uuid4().hex[:10]}"
+    settings = Settings(
+        bootstrap_servers=bootstrap_servers,
+        app_id=run,
+        partitions=4,
+        status_topic=f"{run}.agent-status",
+        chat_topic=f"{run}.chat-events",
+        dead_letter_topic=f"{run}.dead-letter",
+    )
+    asyncio.run(ensure_topics(settings))
+    deployment = Deployment(settings, tmp_path)
+    yield deployment
+    for worker in deployment.workers:
+        worker.stop()

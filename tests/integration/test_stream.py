@@ -1,0 +1,167 @@
+"""The worker against a real broker ends equal to `streamstats replay` of the same events."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from streamstats.instant import parse_instant
+from streamstats.replay import panels, replay_lines
+from streamstats.simulate import simulate_lines
+
+from .conftest import Deployment, Worker, http
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 11, 25, 6, tzinfo=UTC)
+READ_AT = "2026-11-26T07:00:00Z"
+
+
+def simulated(seed: int, agents: int, hours: float = 24) -> list[bytes]:
+    return [
+        line.strip() for line in simulate_lines(seed=seed, agents=agents, hours=hours, start=START)
+    ]
+
+
+def shuffled_across_topics(lines: list[bytes], seed: int) -> list[bytes]:
+    """A random interleaving of status and chat events that keeps each topic's order."""
+    status = [line for line in lines if b'"agent.' in line[:80]]
+    chats = [line for line in lines if b'"agent.' not in line[:80]]
+    rng = random.Random(seed)
+    merged: list[bytes] = []
+    while status or chats:
+        source = status if chats == [] or (status and rng.random() < 0.5) else chats
+        merged.append(source.pop(0))
+    return merged
+
+
+def expected_panels(lines: list[bytes], at: str = READ_AT) -> dict[str, Any]:
+    return dict(panels(replay_lines(lines), parse_instant(at)))
+
+
+def wait_until_replayed(worker: Worker, lines: list[bytes], timeout: float = 120) -> None:
+    expected = expected_panels(lines)
+    deadline = time.monotonic() + timeout
+    got: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status, _, body = http("GET", f"{worker.url}/agents?at={READ_AT}")
+        if status == 200:
+            got = {panel["agent_id"]: panel for panel in body["agents"]}
+            if got == expected:
+                return
+        time.sleep(0.5)
+    differing = sorted(
+        agent for agent in expected.keys() | got.keys() if expected.get(agent) != got.get(agent)
+    )
+    first = differing[0] if differing else None
+    raise AssertionError(
+        f"{len(differing)} agents differ from replay; first {first}:\n"
+        f"worker: {got.get(first)}\nreplay: {expected.get(first)}\n{worker.log_tail(20)}"
+    )
+
+
+def test_a_simulated_stream_through_both_topics_equals_replay(deployment: Deployment) -> None:
+    lines = simulated(seed=11, agents=25)
+    worker = deployment.worker().start()
+    worker.wait_ready()
+    deployment.publish(shuffled_across_topics(lines, seed=3))
+    wait_until_replayed(worker, lines)
+    some_agent = next(iter(expected_panels(lines)))
+    status, headers, body = http("GET", f"{worker.url}/agents/{some_agent}?at={READ_AT}")
+    assert status == 200
+    assert body == expected_panels(lines)[some_agent]
+    assert headers["X-Streamstats-Recovering"] == "false"
+
+
+def test_events_published_by_kcat_give_the_same_projection(deployment: Deployment) -> None:
+    kcat = shutil.which("kcat")
+    assert kcat is not None, "install Debian's kcat package (the CI script does)"
+    lines = simulated(seed=12, agents=8, hours=12)
+    worker = deployment.worker().start()
+    worker.wait_ready()
+    settings = deployment.settings
+    for topic, marker, key_field in (
+        (settings.status_topic, True, b'"agent_id":"'),
+        (settings.chat_topic, False, b'"chat_id":"'),
+    ):
+        keyed = []
+        for line in lines:
+            if (b'"agent.' in line[:80]) != marker:
+                continue
+            start = line.index(key_field) + len(key_field)
+            keyed.append(line[start : line.index(b'"', start)] + b"\t" + line)
+        published = subprocess.run(
+            [
+                kcat,
+                "-b",
+                settings.bootstrap_servers,
+                "-t",
+                topic,
+                "-P",
+                "-K",
+                "\t",
+                "-X",
+                "topic.partitioner=murmur2_random",
+            ],
+            input=b"\n".join(keyed) + b"\n",
+            capture_output=True,
+            timeout=60,
+        )
+        assert published.returncode == 0, published.stderr
+    wait_until_replayed(worker, lines)
+
+
+def test_a_worker_killed_mid_stream_and_restarted_ends_equal_to_replay(
+    deployment: Deployment,
+) -> None:
+    lines = simulated(seed=13, agents=40)
+    worker = deployment.worker().start()
+    worker.wait_ready()
+    half = len(lines) // 2
+    deployment.publish(lines[:half])
+    time.sleep(1.0)
+    worker.kill()
+    deployment.publish(lines[half:])
+    worker.start()
+    worker.wait_ready()
+    wait_until_replayed(worker, lines)
+
+
+def test_a_worker_on_the_memory_store_recovers_from_the_changelog(
+    deployment: Deployment,
+) -> None:
+    lines = simulated(seed=14, agents=10, hours=12)
+    worker = deployment.worker(store="memory").start()
+    worker.wait_ready()
+    deployment.publish(lines)
+    wait_until_replayed(worker, lines)
+    worker.stop()
+    worker.start()
+    worker.wait_ready()
+    wait_until_replayed(worker, lines, timeout=60)
+
+
+def test_two_workers_share_partitions_and_each_answers_for_every_agent(
+    deployment: Deployment,
+) -> None:
+    lines = simulated(seed=15, agents=20, hours=12)
+    first, second = deployment.worker("w1").start(), deployment.worker("w2").start()
+    first.wait_ready()
+    second.wait_ready()
+    deployment.publish(lines)
+    wait_until_replayed(first, lines)
+    wait_until_replayed(second, lines)
+    expected = expected_panels(lines)
+    owners = set()
+    for agent_id, panel in expected.items():
+        for worker in (first, second):
+            status, headers, body = http("GET", f"{worker.url}/agents/{agent_id}?at={READ_AT}")
+            assert (status, body) == (200, panel)
+            owners.add(headers["X-Streamstats-Worker"])
+    assert owners == {first.url, second.url}, "both workers should own some agents"
