@@ -70,8 +70,16 @@ def build_topology(settings: Settings) -> Topology:
     partitions = settings.partitions
 
     def raw_topic(name: str, *, internal: bool = False) -> Any:
+        # Raw serializers: the stages decode the bytes themselves, so a message that is
+        # not JSON reaches them (and the dead-letter topic) instead of crashing the agent.
         return app.topic(
-            name, key_type=bytes, value_type=bytes, partitions=partitions, internal=internal
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+            internal=internal,
         )
 
     status_topic = raw_topic(settings.status_topic)
@@ -83,6 +91,8 @@ def build_topology(settings: Settings) -> Topology:
         settings.changes_topic,
         key_type=bytes,
         value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
     )
     chats = app.Table("chats", key_type=bytes, value_type=bytes, partitions=partitions)
     agents = app.Table("agents", key_type=bytes, value_type=bytes, partitions=partitions)

@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 
 from streamstats.kafka import ensure_topics, publish_lines
 from streamstats.settings import Settings
@@ -62,6 +64,12 @@ def http(method: str, url: str, body: bytes | None = None) -> tuple[int, dict[st
     except urllib.error.HTTPError as error:
         payload = error.read()
         return error.code, dict(error.headers), orjson.loads(payload) if payload else None
+
+
+def fetch_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        text: str = answer.read().decode()
+        return text
 
 
 @dataclass
@@ -161,9 +169,53 @@ class Deployment:
     def publish(self, lines: list[bytes], speed: float | None = None) -> None:
         asyncio.run(publish_lines(self.settings, lines, speed))
 
+    def publish_raw(self, messages: list[tuple[str, bytes | None, bytes, int | None]]) -> None:
+        """Send (topic, key, value, partition) messages exactly as given."""
 
-@pytest.fixture
-def deployment(bootstrap_servers: str, tmp_path: Path) -> Iterator[Deployment]:
+        async def send_all() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers)
+            await producer.start()
+            try:
+                for topic, key, value, partition in messages:
+                    await producer.send_and_wait(topic, value, key=key, partition=partition)
+            finally:
+                await producer.stop()
+
+        asyncio.run(send_all())
+
+    def consume(
+        self, topic: str, count: int, timeout: float = 30.0
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """The first ``count`` records of ``topic`` (all partitions), waiting up to ``timeout``."""
+
+        async def read() -> list[ConsumerRecord[bytes, bytes]]:
+            consumer = AIOKafkaConsumer(
+                topic,
+                bootstrap_servers=self.settings.bootstrap_servers,
+                auto_offset_reset="earliest",
+                enable_auto_commit=False,
+            )
+            await consumer.start()
+            records: list[ConsumerRecord[bytes, bytes]] = []
+            try:
+                deadline = time.monotonic() + timeout
+                while len(records) < count and time.monotonic() < deadline:
+                    batches = await consumer.getmany(timeout_ms=500)
+                    for batch in batches.values():
+                        records.extend(batch)
+            finally:
+                await consumer.stop()
+            return records
+
+        return asyncio.run(read())
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+def new_deployment(bootstrap_servers: str, tmp_path: Path) -> Deployment:
+    """Fresh topics and a fresh consumer group on the broker."""
     run = f"t{uuid.uuid4().hex[:10]}"
     settings = Settings(
         bootstrap_servers=bootstrap_servers,
@@ -174,7 +226,11 @@ def deployment(bootstrap_servers: str, tmp_path: Path) -> Iterator[Deployment]:
         dead_letter_topic=f"{run}.dead-letter",
     )
     asyncio.run(ensure_topics(settings))
-    deployment = Deployment(settings, tmp_path)
+    return Deployment(settings, tmp_path)
+
+
+@pytest.fixture
+def deployment(bootstrap_servers: str, tmp_path: Path) -> Iterator[Deployment]:
+    deployment = new_deployment(bootstrap_servers, tmp_path)
     yield deployment
-    for worker in deployment.workers:
-        worker.stop()
+    deployment.stop()
