@@ -4,8 +4,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+KAFKA := deploy/local-kafka/kafka.sh
+# Debian tools the integration tests drive: a Kafka client nobody here wrote, promtool,
+# and docker-compose to validate the compose file.
+SYSTEM_TOOLS := kcat promtool docker-compose
 
-.PHONY: install test test-core check format bench-fold clean
+.PHONY: install system-deps test test-core test-integration check format bench-fold \
+	kafka-up kafka-down run demo clean
 
 install: $(STAMP)
 
@@ -15,11 +20,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+system-deps:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends kcat prometheus docker-compose >/dev/null; \
+		pkill -x prometheus || true; \
+	fi
+
 test: $(STAMP)
 	$(PY) -m pytest
 
 test-core: $(STAMP)
 	$(PY) -m pytest tests/core
+
+test-integration: $(STAMP)
+	$(PY) -m pytest tests/integration
 
 check: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks
@@ -34,5 +50,17 @@ format: $(STAMP)
 bench-fold: $(STAMP)
 	$(PY) benchmarks/bench_fold.py
 
+kafka-up:
+	@bash $(KAFKA) start
+
+kafka-down:
+	@bash $(KAFKA) stop
+
+run: $(STAMP)
+	@eval "export $$(bash $(KAFKA) start)" && $(VENV)/bin/streamstats worker
+
+demo: $(STAMP)
+	@bash deploy/demo.sh
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis streamstats-data

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make demo`: a local broker, one worker, and simulated contact-center traffic in real time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.venv/bin
+export "$(bash deploy/local-kafka/kafka.sh start)"
+export STREAMSTATS_APP_ID="${STREAMSTATS_APP_ID:-streamstats-demo}"
+export STREAMSTATS_STATUS_TOPIC="${STREAMSTATS_STATUS_TOPIC:-demo.agent-status}"
+export STREAMSTATS_CHAT_TOPIC="${STREAMSTATS_CHAT_TOPIC:-demo.chat-events}"
+export STREAMSTATS_DATA_DIR="${STREAMSTATS_DATA_DIR:-streamstats-data/demo}"
+port="${STREAMSTATS_WEB_PORT:-6066}"
+agents="${DEMO_AGENTS:-20}"
+
+"$bin/streamstats" worker &
+worker=$!
+trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true' EXIT INT TERM
+
+echo "waiting for the worker on http://127.0.0.1:$port/readyz ..." >&2
+for _ in $(seq 1 120); do
+    if "$bin/python" - "$port" <<'PY' 2>/dev/null; then break; fi
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=2)
+PY
+    sleep 0.5
+done
+
+start="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+cat >&2 <<MSG
+
+streamstats demo is running: $agents simulated agents, traffic paced in real time from $start.
+  one agent's panel:    http://127.0.0.1:$port/agents/a-0001
+  online agents:        http://127.0.0.1:$port/agents?status=online
+  metrics:              http://127.0.0.1:$port/metrics
+Agents start their shifts over the first hours, so early panels are quiet. Ctrl-C stops it.
+
+MSG
+"$bin/streamstats" simulate --seed "${DEMO_SEED:-1}" --agents "$agents" --hours 24 --start "$start" \
+    | "$bin/streamstats" produce - --speed "${DEMO_SPEED:-1}"
+wait "$worker"

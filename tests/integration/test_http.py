@@ -1,0 +1,155 @@
+"""Spec §8: the HTTP view of one worker: reads, errors, status changes, health and metrics."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from .conftest import Deployment, Worker, fetch_text, http, new_deployment
+from .test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
+
+pytestmark = pytest.mark.integration
+
+LINES = simulated(seed=31, agents=12, hours=12)
+
+
+@pytest.fixture(scope="module")
+def served(
+    bootstrap_servers: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Deployment, Worker]]:
+    deployment = new_deployment(bootstrap_servers, tmp_path_factory.mktemp("http"))
+    worker = deployment.worker().start()
+    worker.wait_ready()
+    deployment.publish(LINES)
+    wait_until_replayed(worker, LINES)
+    yield deployment, worker
+    deployment.stop()
+
+
+def test_an_agent_panel_is_served_with_freshness_headers(
+    served: tuple[Deployment, Worker],
+) -> None:
+    _, worker = served
+    agent_id, panel = next(iter(expected_panels(LINES).items()))
+    status, headers, body = http("GET", f"{worker.url}/agents/{agent_id}?at={READ_AT}")
+    assert (status, body) == (200, panel)
+    assert headers["X-Streamstats-Last-Event-At"].endswith("Z")
+    assert headers["X-Streamstats-Recovering"] == "false"
+
+
+def test_without_at_durations_are_evaluated_now(served: tuple[Deployment, Worker]) -> None:
+    _, worker = served
+    agent_id = next(iter(expected_panels(LINES)))
+    status, _, body = http("GET", f"{worker.url}/agents/{agent_id}")
+    assert status == 200
+    as_of = datetime.fromisoformat(body["as_of"])
+    assert abs((datetime.now(UTC) - as_of).total_seconds()) < 60
+
+
+def test_an_unknown_agent_is_a_404_with_a_json_error(served: tuple[Deployment, Worker]) -> None:
+    _, worker = served
+    status, _, body = http("GET", f"{worker.url}/agents/nobody")
+    assert status == 404
+    assert "nobody" in body["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/agents/a-0001?at=yesterday", "at"),
+        ("/agents/a-0001?at=2026-11-25T10:00:00", "at"),
+        ("/agents?status=sleeping", "status"),
+    ],
+)
+def test_a_bad_request_is_a_400_naming_the_problem(
+    served: tuple[Deployment, Worker], path: str, field: str
+) -> None:
+    _, worker = served
+    status, _, body = http("GET", f"{worker.url}{path}")
+    assert status == 400
+    assert body["error"].startswith(f"{field}:")
+
+
+def test_the_supervisor_list_filters_by_status(served: tuple[Deployment, Worker]) -> None:
+    _, worker = served
+    expected = expected_panels(LINES)
+    for wanted in ("online", "offline", "paused"):
+        status, _, body = http("GET", f"{worker.url}/agents?status={wanted}&at={READ_AT}")
+        assert status == 200
+        assert body["agents"] == [
+            panel for _, panel in sorted(expected.items()) if panel["status"]["current"] == wanted
+        ]
+
+
+def test_posting_a_status_publishes_the_event_and_the_panel_shows_it(
+    served: tuple[Deployment, Worker],
+) -> None:
+    deployment, worker = served
+    body = orjson.dumps({"status": "paused", "reason": "coffee"})
+    status, _, answer = http("POST", f"{worker.url}/agents/a-new/status", body)
+    assert status == 202
+    event_id = answer["event_id"]
+    published = deployment.consume(deployment.settings.status_topic, 10_000, timeout=10)
+    events = [orjson.loads(record.value) for record in published if record.key == b"a-new"]
+    assert [event["event_id"] for event in events] == [event_id]
+    assert events[0]["status"] == "paused"
+    assert events[0]["reason"] == "coffee"
+    for _ in range(50):
+        code, _, panel = http("GET", f"{worker.url}/agents/a-new")
+        if code == 200:
+            break
+        subprocess.run(["sleep", "0.2"], check=True)
+    assert panel["status"]["current"] == "paused"
+    assert panel["status"]["reason"] == "coffee"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"status": "away"}', "status"),
+        (b'{"status": "online", "mood": "good"}', "mood"),
+        (b'{"status": "online", "reason": 5}', "reason"),
+        (b"not json", "body"),
+    ],
+)
+def test_a_bad_status_request_is_a_400_naming_the_field(
+    served: tuple[Deployment, Worker], body: bytes, field: str
+) -> None:
+    _, worker = served
+    status, _, answer = http("POST", f"{worker.url}/agents/a-0001/status", body)
+    assert status == 400
+    assert answer["error"].startswith(field)
+
+
+def test_health_and_readiness(served: tuple[Deployment, Worker]) -> None:
+    _, worker = served
+    assert http("GET", f"{worker.url}/healthz")[:3:2] == (200, {"status": "ok"})
+    assert http("GET", f"{worker.url}/readyz")[:3:2] == (200, {"status": "ready"})
+
+
+def test_metrics_pass_promtool_and_count_what_happened(
+    served: tuple[Deployment, Worker], tmp_path: Path
+) -> None:
+    _, worker = served
+    exposition = fetch_text(f"{worker.url}/metrics")
+    promtool = shutil.which("promtool")
+    assert promtool is not None, "install Debian's prometheus package (the CI script does)"
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition.encode(), capture_output=True, timeout=30
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    applied = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith("streamstats_events_applied_total{")
+    )
+    assert applied >= len({orjson.loads(line)["event_id"] for line in LINES})
+    assert 'streamstats_agents{status="offline"}' in exposition
+    assert "streamstats_processing_delay_seconds_bucket" in exposition
+    assert 'streamstats_table_entries{table="agents"}' in exposition
