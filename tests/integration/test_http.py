@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 import subprocess
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -104,7 +105,7 @@ def test_posting_a_status_publishes_the_event_and_the_panel_shows_it(
         code, _, panel = http("GET", f"{worker.url}/agents/a-new")
         if code == 200:
             break
-        subprocess.run(["sleep", "0.2"], check=True)
+        time.sleep(0.2)
     assert panel["status"]["current"] == "paused"
     assert panel["status"]["reason"] == "coffee"
 
