@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Final, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .instant import to_micros
 
 __all__ = [
     "AGENT_EVENT_TYPES",
@@ -50,6 +53,11 @@ class _EventBase(BaseModel):
 
     event_id: EventId
     at: AwareDatetime
+
+    @cached_property
+    def at_micros(self) -> int:
+        """``at`` as integer microseconds since the epoch, as the fold keeps time."""
+        return to_micros(self.at)
 
 
 class AgentStatusChanged(_EventBase):

@@ -31,7 +31,7 @@ from .events import (
     ChatTransferred,
     Status,
 )
-from .instant import MICROS_PER_SECOND, to_micros
+from .instant import MICROS_PER_SECOND
 from .state import (
     REMEMBERED_EVENT_IDS,
     AgentChange,
@@ -106,24 +106,17 @@ class _Changes:
             self.named.append(agent_id)
 
     def records(self) -> tuple[AgentChange, ...]:
-        at, uncredit = self.at, self.uncredit
+        at, deltas, uncredit = self.at, self.deltas, self.uncredit
         for agent_id in self.named:
-            self.deltas.setdefault(agent_id, [0, 0, 0, 0, 0])
-        if uncredit is not None:
-            self.deltas.setdefault(uncredit[0], [0, 0, 0, 0, 0])
-        return tuple(
-            AgentChange(
-                agent_id,
-                at,
-                active,
-                on_hold,
-                closed,
-                uncredit[1] if uncredit is not None and uncredit[0] == agent_id else None,
-                missed,
-                holds,
-            )
-            for agent_id, (active, on_hold, closed, missed, holds) in self.deltas.items()
-        )
+            if agent_id not in deltas:
+                deltas[agent_id] = [0, 0, 0, 0, 0]
+        if uncredit is not None and uncredit[0] not in deltas:
+            deltas[uncredit[0]] = [0, 0, 0, 0, 0]
+        records = []
+        for agent_id, (active, on_hold, closed, missed, holds) in deltas.items():
+            lost = uncredit[1] if uncredit is not None and uncredit[0] == agent_id else None
+            records.append(AgentChange(agent_id, at, active, on_hold, closed, lost, missed, holds))
+        return tuple(records)
 
 
 _ACTIVE, _ON_HOLD, _CLOSED, _MISSED, _HOLDS = range(5)
@@ -239,7 +232,7 @@ def evolve_chat(
         chat = new_chat(event.chat_id)
     elif event.event_id in chat.recent_ids:
         return chat, ()
-    changes = _Changes(to_micros(event.at))
+    changes = _Changes(event.at_micros)
     chat = _CHAT_HANDLERS[type(event)](chat, event, changes)
     chat = ChatState(
         chat.chat_id,
@@ -373,7 +366,7 @@ def _fold_oldest(
 
 
 def _apply_status(agent: AgentState, event: AgentStatusChanged, config: FoldConfig) -> AgentState:
-    at, clock = to_micros(event.at), agent.clock
+    at, clock = event.at_micros, agent.clock
     if clock.since is not None and at < clock.since:
         return agent._replace(late_status_events=agent.late_status_events + 1)
     if event.status == clock.status and event.reason == clock.reason:
@@ -426,15 +419,17 @@ class Projector:
 
     def apply(self, event: AgentEvent | ChatEvent) -> None:
         """Fold one event into the projection."""
-        if isinstance(event, (AgentStatusChanged, AgentProfileChanged)):
+        agents = self.agents
+        if type(event) is AgentStatusChanged or type(event) is AgentProfileChanged:
             agent_id = event.agent_id
-            self.agents[agent_id] = evolve_agent(self.agents.get(agent_id), event, self.config)
+            agents[agent_id] = evolve_agent(agents.get(agent_id), event, self.config)
             return
+        assert not isinstance(event, (AgentStatusChanged, AgentProfileChanged))
         chat, changes = evolve_chat(self.chats.get(event.chat_id), event)
         self.chats[event.chat_id] = chat
         for change in changes:
             agent_id = change.agent_id
-            self.agents[agent_id] = evolve_agent(self.agents.get(agent_id), change, self.config)
+            agents[agent_id] = _apply_change(agents.get(agent_id) or new_agent(agent_id), change)
 
     def apply_all(self, events: Iterable[AgentEvent | ChatEvent]) -> None:
         """Fold events in order."""

@@ -9,7 +9,6 @@ import orjson
 
 from .events import InvalidEvent, UnknownEvent, decode_event
 from .fold import DEFAULT_CONFIG, FoldConfig, Projector
-from .instant import to_micros
 from .view import Panel, view
 
 __all__ = ["LineProblem", "ReplayResult", "panels", "render", "replay_lines"]
@@ -57,7 +56,7 @@ def replay_lines(
             result.unknown_types[event.type] = result.unknown_types.get(event.type, 0) + 1
         else:
             apply(event)
-            at = to_micros(event.at)
+            at = event.at_micros
             if latest is None or at > latest:
                 latest = at
     result.latest_at = latest

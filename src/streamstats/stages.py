@@ -21,7 +21,6 @@ from .events import (
     decode_event,
 )
 from .fold import FoldConfig, evolve_agent, evolve_chat
-from .instant import to_micros
 from .state import (
     OUTBOX_EVENTS,
     AgentChange,
@@ -144,7 +143,7 @@ class ChatStage:
             record=encode_chat_record(ChatRecord(chat, offset, outbox)),
             sends=[self._message(change, partition, offset) for change in changes],
             applied_type=event.type,
-            event_at=to_micros(event.at),
+            event_at=event.at_micros,
         )
 
     @staticmethod
@@ -190,7 +189,7 @@ class AgentStage:
         return Step(
             record=encode_agent_record(record.advanced(agent, source, offset)),
             applied_type=event.type,
-            event_at=to_micros(event.at),
+            event_at=event.at_micros,
             late=agent.late_status_events > record.agent.late_status_events,
         )
 
