@@ -26,12 +26,8 @@ from .state import (
     AgentChange,
     AgentRecord,
     ChatRecord,
-    decode_agent_record,
     decode_change,
-    decode_chat_record,
-    encode_agent_record,
     encode_change,
-    encode_chat_record,
     new_agent,
     new_chat,
 )
@@ -62,8 +58,8 @@ class DeadLetter:
 class Step:
     """The outcome of one message."""
 
-    record: bytes | None = None
-    """New stored value for the message's key; None leaves the table alone."""
+    record: ChatRecord | AgentRecord | None = None
+    """The record to store under the message's key (again, for a replay); None: none."""
     sends: list[tuple[bytes, bytes]] = field(default_factory=list)
     """(key, value) messages for the agent-changes topic."""
     dead_letter: DeadLetter | None = None
@@ -102,9 +98,14 @@ class ChatStage:
     partitions: int
 
     def handle(
-        self, stored: bytes | None, key: bytes | None, raw: bytes, partition: int, offset: int
+        self,
+        record: ChatRecord | None,
+        key: bytes | None,
+        raw: bytes,
+        partition: int,
+        offset: int,
     ) -> Step:
-        """Apply one message of the chat topic at ``partition``/``offset``."""
+        """Apply one message of the chat topic at ``partition``/``offset`` to ``record``."""
         event = decode_event(raw)
         if isinstance(event, InvalidEvent):
             return Step(dead_letter=DeadLetter(event.reason, event.detail))
@@ -120,9 +121,8 @@ class ChatStage:
             problem = _check_partition(key, partition, self.partitions)
         if problem is not None:
             return Step(dead_letter=problem)
-        record = (
-            ChatRecord(new_chat(event.chat_id)) if stored is None else decode_chat_record(stored)
-        )
+        if record is None:
+            record = ChatRecord(new_chat(event.chat_id))
         if offset <= record.offset:
             # Already applied before a crash or rebalance: store the record again (its
             # changelog write may have been lost) and resend what it sent then.
@@ -132,7 +132,7 @@ class ChatStage:
                 if at == offset
                 for change in changes
             ]
-            return Step(record=stored, sends=sends, replayed=True)
+            return Step(record=record, sends=sends, replayed=True)
         chat, changes = evolve_chat(record.chat, event)
         outbox = (
             (*record.outbox[-(OUTBOX_EVENTS - 1) :], (offset, changes))
@@ -140,7 +140,7 @@ class ChatStage:
             else record.outbox
         )
         return Step(
-            record=encode_chat_record(ChatRecord(chat, offset, outbox)),
+            record=ChatRecord(chat, offset, outbox),
             sends=[self._message(change, partition, offset) for change in changes],
             applied_type=event.type,
             event_at=event.at_micros,
@@ -159,9 +159,14 @@ class AgentStage:
     config: FoldConfig
 
     def handle_status(
-        self, stored: bytes | None, key: bytes | None, raw: bytes, partition: int, offset: int
+        self,
+        record: AgentRecord | None,
+        key: bytes | None,
+        raw: bytes,
+        partition: int,
+        offset: int,
     ) -> Step:
-        """Apply one message of the status topic at ``partition``/``offset``."""
+        """Apply one message of the status topic at ``partition``/``offset`` to ``record``."""
         event = decode_event(raw)
         if isinstance(event, InvalidEvent):
             return Step(dead_letter=DeadLetter(event.reason, event.detail))
@@ -177,32 +182,26 @@ class AgentStage:
             problem = _check_partition(key, partition, self.partitions)
         if problem is not None:
             return Step(dead_letter=problem)
-        record = (
-            AgentRecord(new_agent(event.agent_id))
-            if stored is None
-            else decode_agent_record(stored)
-        )
+        if record is None:
+            record = AgentRecord(new_agent(event.agent_id))
         source = f"status/{partition}"
         if offset <= record.applied(source):
-            return Step(record=stored, replayed=True)
+            return Step(record=record, replayed=True)
         agent = evolve_agent(record.agent, event, self.config)
         return Step(
-            record=encode_agent_record(record.advanced(agent, source, offset)),
+            record=record.advanced(agent, source, offset),
             applied_type=event.type,
             event_at=event.at_micros,
             late=agent.late_status_events > record.agent.late_status_events,
         )
 
-    def handle_change(self, stored: bytes | None, raw: bytes) -> Step:
-        """Apply one message of the internal agent-changes topic."""
+    def handle_change(self, record: AgentRecord | None, raw: bytes) -> Step:
+        """Apply one message of the internal agent-changes topic to ``record``."""
         chat_partition, chat_offset, change = decode_change(raw)
-        record = (
-            AgentRecord(new_agent(change.agent_id))
-            if stored is None
-            else decode_agent_record(stored)
-        )
+        if record is None:
+            record = AgentRecord(new_agent(change.agent_id))
         source = f"chat/{chat_partition}"
         if chat_offset <= record.applied(source):
-            return Step(record=stored, replayed=True)
+            return Step(record=record, replayed=True)
         agent = evolve_agent(record.agent, change, self.config)
-        return Step(record=encode_agent_record(record.advanced(agent, source, chat_offset)))
+        return Step(record=record.advanced(agent, source, chat_offset))

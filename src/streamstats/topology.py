@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 from faust.types import EventT, StreamT
 
 from .metrics import Metrics
 from .settings import Settings
 from .stages import AgentStage, ChatStage, DeadLetter, Step
+from .state import (
+    AgentRecord,
+    ChatRecord,
+    decode_agent_record,
+    decode_chat_record,
+    encode_agent_record,
+    encode_chat_record,
+)
 
 __all__ = ["Topology", "build_topology"]
 
@@ -139,37 +149,78 @@ def build_topology(settings: Settings) -> Topology:
             if topology.last_event_at is None or at > topology.last_event_at:
                 topology.last_event_at = at
 
-    async def apply(event: EventT[bytes], step: Step, table: Any, stage: str) -> None:
+    async def emit(event: EventT[bytes], step: Step, stage: str) -> bool:
+        """Send what a step sends; False when the message went to the dead letters."""
         if step.dead_letter is not None:
             await dead_letter(event, step.dead_letter)
-            return
+            return False
         for key, value in step.sends:
             await changes_topic.send(key=key, value=value)
-        if step.record is not None:
-            table[event.key] = step.record
         account(step, stage)
+        return step.record is not None
+
+    def chat_step(record: ChatRecord | None, event: EventT[bytes]) -> Step:
+        message = event.message
+        return chat_stage.handle(
+            record, event.key, message.value or b"", message.partition, message.offset
+        )
+
+    def agent_step(record: AgentRecord | None, event: EventT[bytes]) -> Step:
+        message = event.message
+        if message.topic == settings.changes_topic:
+            return agent_stage.handle_change(record, message.value or b"")
+        return agent_stage.handle_status(
+            record, event.key, message.value or b"", message.partition, message.offset
+        )
+
+    def stored(table: Any, key: bytes | None, decode: Any) -> Any:
+        data = table.get(key) if key is not None else None
+        return None if data is None else decode(data)
+
+    async def fold_one_by_one(
+        stream: StreamT[bytes], table: Any, decode: Any, encode: Any, step_for: Any, stage: str
+    ) -> None:
+        """The plain way: read, fold and write the table for every single event."""
+        async for event in stream.events():
+            step = step_for(stored(table, event.key, decode), event)
+            if await emit(event, step, stage):
+                table[event.key] = encode(step.record)
+
+    async def fold_in_batches(
+        stream: StreamT[bytes], table: Any, decode: Any, encode: Any, step_for: Any, stage: str
+    ) -> None:
+        """Fold a batch of events, then write each changed key once.
+
+        Records are decoded once per batch and encoded once per key, and the
+        changelog gets one write per key instead of one per event.
+        """
+        batches = stream.take_events(settings.batch_size, within=0.02)  # type: ignore[attr-defined]
+        async for events in batches:
+            records: dict[bytes, Any] = {}
+            last_event: dict[bytes, EventT[bytes]] = {}
+            for event in events:
+                key = event.key
+                record = records[key] if key in records else stored(table, key, decode)
+                step = step_for(record, event)
+                if await emit(event, step, stage):
+                    assert key is not None
+                    records[key] = step.record
+                    last_event[key] = event
+            for key, record in records.items():
+                # take_events leaves the "current event" unset; the table needs it to know
+                # the partition (changelog and store) the write belongs to.
+                _current_event.set(weakref.ref(last_event[key]))
+                table[key] = encode(record)
+            _current_event.set(None)
+
+    fold = fold_in_batches if settings.batch_size > 1 else fold_one_by_one
 
     @app.agent(chat_topic, concurrency=1)
     async def fold_chats(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            key = event.key
-            stored = chats.get(key) if key is not None else None
-            step = chat_stage.handle(stored, key, message.value, message.partition, message.offset)
-            await apply(event, step, chats, "chat")
+        await fold(stream, chats, decode_chat_record, encode_chat_record, chat_step, "chat")
 
     @app.agent(agent_inputs, concurrency=1)
     async def fold_agents(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            key = event.key
-            stored = agents.get(key) if key is not None else None
-            if message.topic == settings.changes_topic:
-                step = agent_stage.handle_change(stored, message.value)
-            else:
-                step = agent_stage.handle_status(
-                    stored, key, message.value, message.partition, message.offset
-                )
-            await apply(event, step, agents, "agent")
+        await fold(stream, agents, decode_agent_record, encode_agent_record, agent_step, "agent")
 
     return topology
