@@ -39,6 +39,16 @@ class Metrics:
             ["stage"],
             registry=self.registry,
         )
+        self.changes_sent = Counter(
+            "streamstats_agent_changes_sent",
+            "Per-agent changes the chat stage sent to the agent stage.",
+            registry=self.registry,
+        )
+        self.changes_received = Counter(
+            "streamstats_agent_changes_received",
+            "Per-agent changes the agent stage read (applied or skipped as already applied).",
+            registry=self.registry,
+        )
         self.late_status_events = Counter(
             "streamstats_late_status_events",
             "Status events older than the agent's current status, not applied (spec §2).",

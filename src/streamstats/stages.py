@@ -23,11 +23,10 @@ from .events import (
 from .fold import FoldConfig, evolve_agent, evolve_chat
 from .state import (
     OUTBOX_EVENTS,
-    AgentChange,
     AgentRecord,
     ChatRecord,
-    decode_change,
-    encode_change,
+    SourcedChange,
+    decode_changes,
     new_agent,
     new_chat,
 )
@@ -60,14 +59,16 @@ class Step:
 
     record: ChatRecord | AgentRecord | None = None
     """The record to store under the message's key (again, for a replay); None: none."""
-    sends: list[tuple[bytes, bytes]] = field(default_factory=list)
-    """(key, value) messages for the agent-changes topic."""
+    sends: list[SourcedChange] = field(default_factory=list)
+    """Changes for the agent stage, with the chat partition and offset that caused them."""
     dead_letter: DeadLetter | None = None
     applied_type: str | None = None
     """The event type folded, for metrics; None when nothing was folded."""
     event_at: int | None = None
     unknown_type: bool = False
     replayed: bool = False
+    changes: int = 0
+    """How many agent changes the message carried (agent-changes topic only)."""
     late: bool = False
 
 
@@ -127,7 +128,7 @@ class ChatStage:
             # Already applied before a crash or rebalance: store the record again (its
             # changelog write may have been lost) and resend what it sent then.
             sends = [
-                self._message(change, partition, offset)
+                (partition, offset, change)
                 for at, changes in record.outbox
                 if at == offset
                 for change in changes
@@ -141,14 +142,10 @@ class ChatStage:
         )
         return Step(
             record=ChatRecord(chat, offset, outbox),
-            sends=[self._message(change, partition, offset) for change in changes],
+            sends=[(partition, offset, change) for change in changes],
             applied_type=event.type,
             event_at=event.at_micros,
         )
-
-    @staticmethod
-    def _message(change: AgentChange, partition: int, offset: int) -> tuple[bytes, bytes]:
-        return change.agent_id.encode(), encode_change(change, partition, offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,13 +192,20 @@ class AgentStage:
             late=agent.late_status_events > record.agent.late_status_events,
         )
 
-    def handle_change(self, record: AgentRecord | None, raw: bytes) -> Step:
-        """Apply one message of the internal agent-changes topic to ``record``."""
-        chat_partition, chat_offset, change = decode_change(raw)
-        if record is None:
-            record = AgentRecord(new_agent(change.agent_id))
-        source = f"chat/{chat_partition}"
-        if chat_offset <= record.applied(source):
-            return Step(record=record, replayed=True)
-        agent = evolve_agent(record.agent, change, self.config)
-        return Step(record=record.advanced(agent, source, chat_offset))
+    def handle_changes(self, record: AgentRecord | None, raw: bytes) -> Step:
+        """Apply one message of the internal agent-changes topic to ``record``.
+
+        Changes whose chat offset was already applied (resent after a crash) are skipped.
+        """
+        replayed = False
+        changes = decode_changes(raw)
+        for chat_partition, chat_offset, change in changes:
+            if record is None:
+                record = AgentRecord(new_agent(change.agent_id))
+            source = f"chat/{chat_partition}"
+            if chat_offset <= record.applied(source):
+                replayed = True
+                continue
+            agent = evolve_agent(record.agent, change, self.config)
+            record = record.advanced(agent, source, chat_offset)
+        return Step(record=record, replayed=replayed, changes=len(changes))

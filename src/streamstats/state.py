@@ -25,16 +25,17 @@ __all__ = [
     "Outbox",
     "Segment",
     "SessionClock",
+    "SourcedChange",
     "StateFormatError",
     "Tally",
     "decode_agent",
     "decode_agent_record",
-    "decode_change",
+    "decode_changes",
     "decode_chat",
     "decode_chat_record",
     "encode_agent",
     "encode_agent_record",
-    "encode_change",
+    "encode_changes",
     "encode_chat",
     "encode_chat_record",
     "new_agent",
@@ -209,9 +210,13 @@ def encode_chat_record(record: ChatRecord) -> bytes:
     return _encode(record)
 
 
-def encode_change(change: AgentChange, partition: int, offset: int) -> bytes:
-    """Serialize an agent change with the chat partition and offset that caused it."""
-    return _encode((partition, offset, change))
+SourcedChange = tuple[int, int, AgentChange]
+"""``(chat partition, chat offset, change)``: a change and the chat event that caused it."""
+
+
+def encode_changes(changes: list[SourcedChange]) -> bytes:
+    """Serialize changes for one agent into one message of the agent-changes topic."""
+    return _encode(changes)
 
 
 def decode_agent(data: bytes) -> AgentState:
@@ -240,10 +245,11 @@ def decode_chat_record(data: bytes) -> ChatRecord:
     )
 
 
-def decode_change(data: bytes) -> tuple[int, int, AgentChange]:
-    """Read bytes written by :func:`encode_change`: (partition, offset, change)."""
-    partition, offset, change = _payload(data)
-    return partition, offset, AgentChange(*change)
+def decode_changes(data: bytes) -> list[SourcedChange]:
+    """Read bytes written by :func:`encode_changes`."""
+    return [
+        (partition, offset, AgentChange(*change)) for partition, offset, change in _payload(data)
+    ]
 
 
 def _agent(fields: list[Any]) -> AgentState:

@@ -23,9 +23,11 @@ from .stages import AgentStage, ChatStage, DeadLetter, Step
 from .state import (
     AgentRecord,
     ChatRecord,
+    SourcedChange,
     decode_agent_record,
     decode_chat_record,
     encode_agent_record,
+    encode_changes,
     encode_chat_record,
 )
 
@@ -154,10 +156,17 @@ def build_topology(settings: Settings) -> Topology:
         if step.dead_letter is not None:
             await dead_letter(event, step.dead_letter)
             return False
-        for key, value in step.sends:
-            await changes_topic.send(key=key, value=value)
         account(step, stage)
         return step.record is not None
+
+    async def send_changes(changes: list[SourcedChange]) -> None:
+        """Send changes to the agent stage, one message per agent."""
+        by_agent: dict[str, list[SourcedChange]] = {}
+        for sourced in changes:
+            by_agent.setdefault(sourced[2].agent_id, []).append(sourced)
+        for agent_id, items in by_agent.items():
+            await changes_topic.send(key=agent_id.encode(), value=encode_changes(items))
+        metrics.changes_sent.inc(len(changes))
 
     def chat_step(record: ChatRecord | None, event: EventT[bytes]) -> Step:
         message = event.message
@@ -168,7 +177,9 @@ def build_topology(settings: Settings) -> Topology:
     def agent_step(record: AgentRecord | None, event: EventT[bytes]) -> Step:
         message = event.message
         if message.topic == settings.changes_topic:
-            return agent_stage.handle_change(record, message.value or b"")
+            step = agent_stage.handle_changes(record, message.value or b"")
+            metrics.changes_received.inc(step.changes)
+            return step
         return agent_stage.handle_status(
             record, event.key, message.value or b"", message.partition, message.offset
         )
@@ -184,6 +195,8 @@ def build_topology(settings: Settings) -> Topology:
         async for event in stream.events():
             step = step_for(stored(table, event.key, decode), event)
             if await emit(event, step, stage):
+                if step.sends:
+                    await send_changes(step.sends)
                 table[event.key] = encode(step.record)
 
     async def fold_in_batches(
@@ -198,6 +211,7 @@ def build_topology(settings: Settings) -> Topology:
         async for events in batches:
             records: dict[bytes, Any] = {}
             last_event: dict[bytes, EventT[bytes]] = {}
+            changes: list[SourcedChange] = []
             for event in events:
                 key = event.key
                 record = records[key] if key in records else stored(table, key, decode)
@@ -206,6 +220,9 @@ def build_topology(settings: Settings) -> Topology:
                     assert key is not None
                     records[key] = step.record
                     last_event[key] = event
+                    changes.extend(step.sends)
+            if changes:
+                await send_changes(changes)
             for key, record in records.items():
                 # take_events leaves the "current event" unset; the table needs it to know
                 # the partition (changelog and store) the write belongs to.

@@ -1,0 +1,262 @@
+"""End-to-end benchmark: one worker on a real broker, against a naive worker.
+
+Run with ``make bench-e2e`` (or ``python benchmarks/bench_e2e.py --events N``).
+
+1. Throughput: N simulated events are preloaded into fresh input topics, then a
+   worker starts; events/s is N over the time from "ready" to "every event and
+   every per-agent change applied". The same is measured for the naive
+   baseline: the same worker with ``STREAMSTATS_BATCH_SIZE=1``, a plain Faust
+   agent that reads, folds and writes the table for every single event.
+2. Freshness: while simulated traffic flows at ``--rate`` events/s, a probe
+   agent's status is changed every 50 ms; freshness is the time from
+   publishing that event to seeing it in ``GET /agents/{id}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from streamstats.kafka import ensure_topics, publish_lines
+from streamstats.settings import Settings
+from streamstats.simulate import simulate_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+START = datetime(2026, 11, 25, 6, tzinfo=UTC)
+METRIC = re.compile(r"^(streamstats_[a-z_]+_total)(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE)
+
+
+def bootstrap() -> str:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    started = subprocess.run(
+        ["bash", str(ROOT / "deploy/local-kafka/kafka.sh"), "start"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return started.stdout.strip().split("=", 1)[1]
+
+
+def fresh_settings(servers: str, partitions: int, batch_size: int) -> Settings:
+    run = f"bench{uuid.uuid4().hex[:8]}"
+    return Settings(
+        bootstrap_servers=servers,
+        app_id=run,
+        partitions=partitions,
+        status_topic=f"{run}.agent-status",
+        chat_topic=f"{run}.chat-events",
+        dead_letter_topic=f"{run}.dead-letter",
+        batch_size=batch_size,
+        web_port=16066,
+        log_level="warning",
+    )
+
+
+class WorkerProcess:
+    def __init__(self, settings: Settings, data_dir: Path) -> None:
+        env = dict(os.environ)
+        for field in Settings.__dataclass_fields__:
+            env[f"STREAMSTATS_{field.upper()}"] = str(getattr(settings, field))
+        env["STREAMSTATS_DATA_DIR"] = str(data_dir)
+        self.url = settings.web_url
+        self.log = data_dir.with_suffix(".log")
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamstats", "worker"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def get(self, path: str) -> bytes | None:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as answer:
+                body: bytes = answer.read()
+                return body
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+
+    def wait_ready(self) -> float:
+        while self.get("/readyz") is None:
+            if self.process.poll() is not None:
+                raise SystemExit(f"worker died:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        return time.monotonic()
+
+    def counters(self) -> dict[str, float]:
+        text = (self.get("/metrics") or b"").decode()
+        totals: dict[str, float] = {}
+        for name, value in METRIC.findall(text):
+            totals[name] = totals.get(name, 0.0) + float(value)
+        return totals
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def throughput(servers: str, lines: list[bytes], partitions: int, batch_size: int) -> float:
+    settings = fresh_settings(servers, partitions, batch_size)
+    asyncio.run(ensure_topics(settings))
+    asyncio.run(publish_lines(settings, lines))
+    with tempfile.TemporaryDirectory() as scratch:
+        worker = WorkerProcess(settings, Path(scratch) / "data")
+        try:
+            ready = worker.wait_ready()
+            while True:
+                seen = worker.counters()
+                inputs = (
+                    seen.get("streamstats_events_applied_total", 0)
+                    + seen.get("streamstats_events_invalid_total", 0)
+                    + seen.get("streamstats_events_unknown_type_total", 0)
+                )
+                sent = seen.get("streamstats_agent_changes_sent_total", 0)
+                received = seen.get("streamstats_agent_changes_received_total", 0)
+                if inputs >= len(lines) and received >= sent:
+                    return len(lines) / (time.monotonic() - ready)
+                time.sleep(0.1)
+        finally:
+            worker.stop()
+
+
+def freshness(
+    servers: str, lines: list[bytes], partitions: int, rate: float, probes: int
+) -> list[float]:
+    settings = fresh_settings(servers, partitions, 2000)
+    asyncio.run(ensure_topics(settings))
+    with tempfile.TemporaryDirectory() as scratch:
+        worker = WorkerProcess(settings, Path(scratch) / "data")
+        try:
+            worker.wait_ready()
+            stop = threading.Event()
+            traffic = threading.Thread(
+                target=lambda: asyncio.run(steady(settings, lines, rate, stop)), daemon=True
+            )
+            traffic.start()
+            time.sleep(2)
+            delays = asyncio.run(probe(settings, worker, probes))
+            stop.set()
+            traffic.join(timeout=30)
+            return delays
+        finally:
+            worker.stop()
+
+
+async def steady(
+    settings: Settings, lines: list[bytes], rate: float, stop: threading.Event
+) -> None:
+    """Publish ``lines`` at ``rate`` events/s (in 10 ms ticks) until told to stop."""
+    from streamstats.kafka import route_event
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2)
+    await producer.start()
+    try:
+        started, sent = time.monotonic(), 0
+        for line in lines:
+            if stop.is_set():
+                break
+            topic, key = route_event(line, settings)
+            await producer.send(topic, line, key=key)
+            sent += 1
+            ahead = sent / rate - (time.monotonic() - started)
+            if ahead > 0.01:
+                await asyncio.sleep(ahead)
+    finally:
+        await producer.stop()
+
+
+async def probe(settings: Settings, worker: WorkerProcess, count: int) -> list[float]:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
+    await producer.start()
+    delays = []
+    try:
+        for number in range(count):
+            reason = f"probe {number}"
+            event = {
+                "event_id": uuid.uuid4().hex,
+                "type": "agent.status_changed",
+                "at": datetime.now(UTC).isoformat(),
+                "agent_id": "probe",
+                "status": "paused",
+                "reason": reason,
+            }
+            sent = time.monotonic()
+            await producer.send_and_wait(settings.status_topic, orjson.dumps(event), key=b"probe")
+            while True:
+                body = await asyncio.to_thread(worker.get, "/agents/probe")
+                if body is not None and orjson.loads(body)["status"]["reason"] == reason:
+                    delays.append(time.monotonic() - sent)
+                    break
+                await asyncio.sleep(0.002)
+            await asyncio.sleep(0.05)
+    finally:
+        await producer.stop()
+    return delays
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=2000.0)
+    parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--naive-events", type=int, default=None, help="default: --events")
+    args = parser.parse_args()
+
+    servers = bootstrap()
+    agents = max(5, args.events // 230)
+    lines = [
+        line.strip()
+        for line in islice(
+            simulate_lines(seed=1, agents=agents, hours=24, start=START), args.events
+        )
+    ]
+    print(
+        f"{len(lines):,} simulated events, {args.partitions} partitions, Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores, Kafka at {servers}"
+    )
+    batched = throughput(servers, lines, args.partitions, 2000)
+    print(f"worker (batches of 2000)        {batched:>10,.0f} events/s")
+    naive_lines = lines[: args.naive_events] if args.naive_events else lines
+    naive = throughput(servers, naive_lines, args.partitions, 1)
+    print(
+        f"naive worker (table per event)  {naive:>10,.0f} events/s   ({len(naive_lines):,} events)"
+    )
+    print(f"ratio                           {batched / naive:>10.2f}x")
+    delays = freshness(servers, lines, args.partitions, args.rate, args.probes)
+    print(
+        f"freshness at {args.rate:,.0f} events/s over {len(delays)} probes: "
+        f"p50 {statistics.median(delays) * 1000:.1f} ms, "
+        f"p99 {percentile(delays, 0.99) * 1000:.1f} ms, max {max(delays) * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
