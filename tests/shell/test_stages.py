@@ -1,0 +1,143 @@
+"""The worker's per-message logic, without a broker: checks, offsets and the outbox."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from streamstats.fold import FoldConfig
+from streamstats.stages import AgentStage, ChatStage, partition_for
+from streamstats.state import (
+    AgentRecord,
+    ChatRecord,
+    decode_agent_record,
+    decode_changes,
+    decode_chat_record,
+    encode_agent_record,
+    encode_changes,
+    encode_chat_record,
+)
+
+from ..factories import EventFactory, at
+
+PARTITIONS = 4
+
+
+@pytest.fixture
+def ev() -> EventFactory:
+    return EventFactory()
+
+
+def wire(event: dict[str, object]) -> bytes:
+    return orjson.dumps(event)
+
+
+def home(key: str) -> int:
+    return partition_for(key.encode(), PARTITIONS)
+
+
+@pytest.mark.parametrize(
+    ("key", "java_murmur2"),
+    [
+        # Test vectors of Kafka's Java client (UtilsTest.testMurmur2).
+        (b"21", -973932308),
+        (b"foobar", -790332482),
+        (b"a-little-bit-long-string", -985981536),
+        (b"abc", 479470107),
+    ],
+)
+def test_the_partition_is_the_java_clients_default(key: bytes, java_murmur2: int) -> None:
+    for partitions in (1, 3, 4, 12):
+        assert partition_for(key, partitions) == (java_murmur2 & 0x7FFFFFFF) % partitions
+
+
+def test_a_chat_event_is_applied_once_and_its_changes_resent_on_replay(ev: EventFactory) -> None:
+    stage = ChatStage(PARTITIONS)
+    partition = home("c1")
+    assigned = wire(ev.assigned("c1", "a", at("08:00")))
+    first = stage.handle(None, b"c1", assigned, partition, 10)
+    assert first.applied_type == "chat.assigned"
+    assert [(p, o, change.agent_id, change.active) for p, o, change in first.sends] == [
+        (partition, 10, "a", 1)
+    ]
+    assert isinstance(first.record, ChatRecord)
+    replay = stage.handle(first.record, b"c1", assigned, partition, 10)
+    assert replay.replayed
+    assert replay.applied_type is None
+    assert replay.sends == first.sends
+    assert replay.record == first.record
+
+
+def test_the_agent_stage_skips_changes_it_already_applied(ev: EventFactory) -> None:
+    chats, agents = ChatStage(PARTITIONS), AgentStage(PARTITIONS, FoldConfig())
+    partition = home("c1")
+    step = chats.handle(None, b"c1", wire(ev.assigned("c1", "a", at("08:00"))), partition, 5)
+    message = encode_changes(step.sends)
+    once = agents.handle_changes(None, message)
+    twice = agents.handle_changes(once.record, message)  # type: ignore[arg-type]
+    assert twice.replayed
+    assert twice.record == once.record
+    assert isinstance(once.record, AgentRecord)
+    assert once.record.agent.tally.active == 1
+    assert once.record.applied(f"chat/{partition}") == 5
+
+
+def test_a_status_event_at_or_below_the_applied_offset_is_a_replay(ev: EventFactory) -> None:
+    stage = AgentStage(PARTITIONS, FoldConfig())
+    partition = home("a")
+    event = wire(ev.status("a", "online", at("08:00")))
+    first = stage.handle_status(None, b"a", event, partition, 3)
+    again = stage.handle_status(first.record, b"a", event, partition, 3)  # type: ignore[arg-type]
+    assert first.applied_type == "agent.status_changed"
+    assert again.replayed
+    assert again.record == first.record
+
+
+@pytest.mark.parametrize(
+    ("key", "partition_shift", "reason"),
+    [
+        (b"c2", 0, "key_mismatch"),
+        (None, 0, "key_mismatch"),
+        (b"c1", 1, "wrong_partition"),
+    ],
+)
+def test_keys_and_partitions_must_match_the_payload(
+    ev: EventFactory, key: bytes | None, partition_shift: int, reason: str
+) -> None:
+    partition = (home("c1") + partition_shift) % PARTITIONS
+    step = ChatStage(PARTITIONS).handle(
+        None, key, wire(ev.assigned("c1", "a", at("08:00"))), partition, 0
+    )
+    assert step.dead_letter is not None
+    assert step.dead_letter.reason == reason
+    assert step.record is None
+
+
+def test_events_on_the_wrong_topic_are_dead_letters(ev: EventFactory) -> None:
+    status = wire(ev.status("a", "online", at("08:00")))
+    chat = wire(ev.assigned("c1", "a", at("08:00")))
+    to_chat = ChatStage(PARTITIONS).handle(None, b"a", status, home("a"), 0)
+    to_status = AgentStage(PARTITIONS, FoldConfig()).handle_status(None, b"c1", chat, home("c1"), 0)
+    assert to_chat.dead_letter is not None
+    assert to_chat.dead_letter.reason == "wrong_topic"
+    assert to_status.dead_letter is not None
+    assert to_status.dead_letter.reason == "wrong_topic"
+
+
+def test_unknown_types_are_ignored_not_dead_letters() -> None:
+    raw = orjson.dumps({"event_id": "e", "type": "chat.rated", "at": "2026-11-25T08:00:00Z"})
+    step = ChatStage(PARTITIONS).handle(None, b"c1", raw, home("c1"), 0)
+    assert step.unknown_type
+    assert step.dead_letter is None
+    assert step.record is None
+
+
+def test_records_and_change_messages_round_trip(ev: EventFactory) -> None:
+    chats, agents = ChatStage(PARTITIONS), AgentStage(PARTITIONS, FoldConfig())
+    step = chats.handle(None, b"c1", wire(ev.assigned("c1", "a", at("08:00"))), home("c1"), 1)
+    assert isinstance(step.record, ChatRecord)
+    assert decode_chat_record(encode_chat_record(step.record)) == step.record
+    assert decode_changes(encode_changes(step.sends)) == step.sends
+    applied = agents.handle_changes(None, encode_changes(step.sends))
+    assert isinstance(applied.record, AgentRecord)
+    assert decode_agent_record(encode_agent_record(applied.record)) == applied.record
