@@ -9,7 +9,7 @@ KAFKA := deploy/local-kafka/kafka.sh
 # and docker-compose to validate the compose file.
 SYSTEM_TOOLS := kcat promtool docker-compose
 
-.PHONY: install system-deps test test-core test-integration check format bench-fold \
+.PHONY: install system-deps test test-core test-integration check format bench-fold bench-e2e \
 	kafka-up kafka-down run demo clean
 
 install: $(STAMP)
@@ -49,6 +49,9 @@ format: $(STAMP)
 
 bench-fold: $(STAMP)
 	$(PY) benchmarks/bench_fold.py
+
+bench-e2e: $(STAMP)
+	$(PY) benchmarks/bench_e2e.py
 
 kafka-up:
 	@bash $(KAFKA) start

@@ -45,7 +45,10 @@ class Settings:
     """Continuous offline time that ends an agent session (spec §2)."""
     log_level: str = "info"
     batch_size: int = 2000
-    """Most events folded per batch before table writes are flushed."""
+    """Most events folded per batch; 1 folds and writes the table event by event."""
+    batch_window_ms: int = 50
+    """Longest wait for a batch to fill: bigger batches are cheaper per event, but the
+    wait adds to the delay before an event shows."""
 
     @property
     def fold_config(self) -> FoldConfig:
@@ -93,6 +96,8 @@ class Settings:
             raise SettingsError("STREAMSTATS_WEB_PORT must be a TCP port number")
         if self.batch_size < 1:
             raise SettingsError("STREAMSTATS_BATCH_SIZE must be at least 1")
+        if self.batch_window_ms < 1:
+            raise SettingsError("STREAMSTATS_BATCH_WINDOW_MS must be at least 1")
 
 
 def _convert(name: str, raw: str, default: object) -> object:
