@@ -176,13 +176,12 @@ async def steady(
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2)
     await producer.start()
     try:
-        started, sent = time.monotonic(), 0
-        for line in lines:
+        started = time.monotonic()
+        for sent, line in enumerate(lines, start=1):
             if stop.is_set():
                 break
             topic, key = route_event(line, settings)
             await producer.send(topic, line, key=key)
-            sent += 1
             ahead = sent / rate - (time.monotonic() - started)
             if ahead > 0.01:
                 await asyncio.sleep(ahead)
