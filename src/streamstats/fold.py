@@ -269,14 +269,33 @@ def counts_in_session(change: AgentChange, clock: SessionClock) -> tuple[int, in
     return closed, change.missed, change.holds
 
 
-def _apply_change(agent: AgentState, change: AgentChange) -> AgentState:
+def _reset_horizon(clock: SessionClock, gap: int) -> int | None:
+    """The earliest instant a future session start could reset the agent's counters.
+
+    Changes timed before it are judged by the current session for good. None when
+    there is no bound yet (no status event so far).
+    """
+    since = clock.since
+    if since is None:
+        return None
+    if clock.session_index >= 1 and clock.gap_seen:
+        return since  # the next transition to online starts a session
+    if clock.session_index >= 1 and clock.status == "offline":
+        assert clock.offline_since is not None
+        return max(since, clock.offline_since + gap)
+    # Going offline now and back after the gap is the soonest possible reset (or, with
+    # no session yet, the first session must start and then end with a gap).
+    return since + gap
+
+
+def _apply_change(agent: AgentState, change: AgentChange, gap: int) -> AgentState:
     tally, clock = agent.tally, agent.clock
     active, on_hold = tally.active + change.active, tally.on_hold + change.on_hold
     closed, missed, holds, pending = tally.closed, tally.missed, tally.holds, tally.pending
     if not (change.closed or change.uncredit_since is not None or change.missed or change.holds):
         if not (change.active or change.on_hold):
             return agent
-    elif clock.since is None or change.at >= clock.since:
+    elif (horizon := _reset_horizon(clock, gap)) is None or change.at >= horizon:
         # A later status event may still start a session before this change: keep it apart.
         pending = (*pending, change)
     elif clock.session_index < 2 or change.at >= clock.session_start:  # type: ignore[operator]
@@ -294,15 +313,17 @@ def _apply_change(agent: AgentState, change: AgentChange) -> AgentState:
     )
 
 
-def _settle(tally: Tally, clock: SessionClock, new_session: bool) -> Tally:
+def _settle(tally: Tally, clock: SessionClock, new_session: bool, gap: int) -> Tally:
     """Re-judge pending changes after the status moved to ``clock.since``.
 
     A new session (after the first) discards everything timed before its start.
-    Pending changes now earlier than ``since`` can no longer be discarded by a
+    Pending changes earlier than the reset horizon can no longer be discarded by a
     later session start without being discarded whole, so they are summed.
     """
     since = clock.since
+    horizon = _reset_horizon(clock, gap)
     assert since is not None
+    assert horizon is not None
     closed, missed, holds = tally.closed, tally.missed, tally.holds
     if new_session and clock.session_index > 1:
         closed = missed = holds = 0
@@ -311,7 +332,7 @@ def _settle(tally: Tally, clock: SessionClock, new_session: bool) -> Tally:
         pending = tally.pending
     keep: list[AgentChange] = []
     for change in pending:
-        if change.at >= since:
+        if change.at >= horizon:
             keep.append(change)
             continue
         add_closed, add_missed, add_holds = counts_in_session(change, clock)
@@ -372,7 +393,8 @@ def _apply_status(agent: AgentState, event: AgentStatusChanged, config: FoldConf
     if event.status == clock.status and event.reason == clock.reason:
         return agent
     clock, new_session = _next_clock(clock, at, event.status, event.reason, config.offline_gap)
-    return agent._replace(clock=clock, tally=_settle(agent.tally, clock, new_session))
+    tally = _settle(agent.tally, clock, new_session, config.offline_gap)
+    return agent._replace(clock=clock, tally=tally)
 
 
 def _apply_profile(agent: AgentState, event: AgentProfileChanged) -> AgentState:
@@ -390,7 +412,7 @@ def evolve_agent(
     state unchanged (the same object).
     """
     if type(item) is AgentChange:
-        return _apply_change(agent or new_agent(item.agent_id), item)
+        return _apply_change(agent or new_agent(item.agent_id), item, config.offline_gap)
     assert not isinstance(item, AgentChange)
     if agent is None:
         agent = new_agent(item.agent_id)
@@ -429,7 +451,8 @@ class Projector:
         self.chats[event.chat_id] = chat
         for change in changes:
             agent_id = change.agent_id
-            agents[agent_id] = _apply_change(agents.get(agent_id) or new_agent(agent_id), change)
+            agent = agents.get(agent_id) or new_agent(agent_id)
+            agents[agent_id] = _apply_change(agent, change, self.config.offline_gap)
 
     def apply_all(self, events: Iterable[AgentEvent | ChatEvent]) -> None:
         """Fold events in order."""
