@@ -231,6 +231,9 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--naive-events", type=int, default=None, help="default: --events")
     parser.add_argument(
+        "--freshness-only", action="store_true", help="skip the two throughput runs"
+    )
+    parser.add_argument(
         "--window-ms",
         type=int,
         default=50,
