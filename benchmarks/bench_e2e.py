@@ -253,14 +253,16 @@ def main() -> None:
         f"{len(lines):,} simulated events, {args.partitions} partitions, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, Kafka at {servers}"
     )
-    batched = throughput(servers, lines, args.partitions, 2000, args.window_ms)
-    print(f"worker (batches ≤2000, {args.window_ms} ms)  {batched:>10,.0f} events/s")
-    naive_lines = lines[: args.naive_events] if args.naive_events else lines
-    naive = throughput(servers, naive_lines, args.partitions, 1)
-    print(
-        f"naive worker (table per event)  {naive:>10,.0f} events/s   ({len(naive_lines):,} events)"
-    )
-    print(f"ratio                           {batched / naive:>10.2f}x")
+    if not args.freshness_only:
+        batched = throughput(servers, lines, args.partitions, 2000, args.window_ms)
+        print(f"worker (batches ≤2000, {args.window_ms} ms)  {batched:>10,.0f} events/s")
+        naive_lines = lines[: args.naive_events] if args.naive_events else lines
+        naive = throughput(servers, naive_lines, args.partitions, 1)
+        print(
+            f"naive worker (table per event)  {naive:>10,.0f} events/s   "
+            f"({len(naive_lines):,} events)"
+        )
+        print(f"ratio                           {batched / naive:>10.2f}x")
     delays = freshness(servers, lines, args.partitions, args.rate, args.probes)
     print(
         f"freshness at {args.rate:,.0f} events/s over {len(delays)} probes: "
