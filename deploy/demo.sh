@@ -17,6 +17,10 @@ trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true' EXIT INT T
 
 echo "waiting for the worker on http://127.0.0.1:$port/readyz ..." >&2
 for _ in $(seq 1 120); do
+    if ! kill -0 "$worker" 2>/dev/null; then
+        echo "the worker stopped; see its messages above" >&2
+        exit 1
+    fi
     if "$bin/python" - "$port" <<'PY' 2>/dev/null; then break; fi
 import sys, urllib.request
 urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=2)
@@ -24,16 +28,18 @@ PY
     sleep 0.5
 done
 
-start="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+# The simulated day began four hours ago: those events go at once, so agents are mid-shift
+# when the panels open; the rest follows the clock.
+start="$(date -u -d '4 hours ago' +%Y-%m-%dT%H:%M:%SZ)"
 cat >&2 <<MSG
 
-streamstats demo is running: $agents simulated agents, traffic paced in real time from $start.
+streamstats demo is running: $agents simulated agents; their day began at $start, the rest comes in real time.
   one agent's panel:    http://127.0.0.1:$port/agents/a-0001
   online agents:        http://127.0.0.1:$port/agents?status=online
   metrics:              http://127.0.0.1:$port/metrics
-Agents start their shifts over the first hours, so early panels are quiet. Ctrl-C stops it.
+Ctrl-C stops it.
 
 MSG
 "$bin/streamstats" simulate --seed "${DEMO_SEED:-1}" --agents "$agents" --hours 24 --start "$start" \
-    | "$bin/streamstats" produce - --speed "${DEMO_SPEED:-1}"
+    | "$bin/streamstats" produce - --realtime
 wait "$worker"

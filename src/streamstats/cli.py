@@ -121,7 +121,7 @@ def _produce(args: argparse.Namespace) -> int:
     try:
         with source:
             asyncio.run(ensure_topics(settings))
-            report = asyncio.run(publish_lines(settings, source, args.speed))
+            report = asyncio.run(publish_lines(settings, source, args.speed, args.realtime))
     except KafkaSetupError as error:
         print(f"streamstats produce: {error}", file=sys.stderr)
         return 2
@@ -182,6 +182,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="pace events by their `at`: 1 = real time, 60 = a minute per second "
         "(default: as fast as possible)",
+    )
+    produce.add_argument(
+        "--realtime",
+        action="store_true",
+        help="send each event when the clock reaches its `at` (past events at once)",
     )
     produce.set_defaults(run=_produce)
     return parser

@@ -53,16 +53,28 @@ async def ensure_topics(settings: Settings) -> None:
                 await admin.create_topics(
                     [NewTopic(name, settings.partitions, 1) for name in missing]
                 )
-        for description in await admin.describe_topics(wanted[:3]):
-            count = len(description["partitions"])
+        for name, count in (await _partition_counts(admin, wanted[:3])).items():
             if count != settings.partitions:
                 raise KafkaSetupError(
-                    f"topic {description['topic']} has {count} partitions but "
+                    f"topic {name} has {count} partitions but "
                     f"STREAMSTATS_PARTITIONS={settings.partitions}; all input topics need the "
                     "same count, so set STREAMSTATS_PARTITIONS to match"
                 )
     finally:
         await admin.close()
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
+    """Partition count of each topic, waiting briefly for just-created topics to show up."""
+    deadline = time.monotonic() + 15
+    while True:
+        counts = {
+            description["topic"]: len(description["partitions"])
+            for description in await admin.describe_topics(topics)
+        }
+        if all(counts.get(name) for name in topics) or time.monotonic() > deadline:
+            return {name: counts.get(name, 0) for name in topics}
+        await asyncio.sleep(0.2)
 
 
 def route_event(line: bytes, settings: Settings) -> tuple[str, bytes | None]:
@@ -89,12 +101,16 @@ class PublishReport:
 
 
 async def publish_lines(
-    settings: Settings, lines: Iterable[bytes], speed: float | None = None
+    settings: Settings,
+    lines: Iterable[bytes],
+    speed: float | None = None,
+    realtime: bool = False,
 ) -> PublishReport:
     """Publish JSON-lines events to their topics, keyed as spec §1 says.
 
     With ``speed``, events are paced by their ``at``: 1.0 is real time, 60.0 a
-    minute per second.
+    minute per second. With ``realtime``, each event waits until the clock
+    reaches its ``at`` (events in the past go at once).
     """
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
@@ -118,7 +134,9 @@ async def publish_lines(
             if not line:
                 continue
             topic, key = route_event(line, settings)
-            if speed is not None:
+            if realtime:
+                await _wait_until_due(line)
+            elif speed is not None:
                 first_at = await _pace(line, first_at, started, speed)
             await producer.send(topic, line, key=key)
             report.messages += 1
@@ -127,6 +145,16 @@ async def publish_lines(
         await producer.stop()
     report.seconds = time.monotonic() - started
     return report
+
+
+async def _wait_until_due(line: bytes) -> None:
+    try:
+        at = parse_instant(orjson.loads(line)["at"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return
+    delay = at / 1_000_000 - time.time()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 async def _pace(line: bytes, first_at: int | None, started: float, speed: float) -> int | None:

@@ -23,6 +23,7 @@ def run_worker(settings: Settings) -> int:
             logging.getLogger(name).setLevel(
                 max(logging.INFO, level if isinstance(level, int) else 0)
             )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     topology = build_topology(settings)
     install_web(topology)
     worker = faust.Worker(topology.app, loglevel=settings.log_level.upper(), redirect_stdouts=False)
