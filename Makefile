@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 KAFKA := deploy/local-kafka/kafka.sh
 # Debian tools the integration tests drive: a Kafka client nobody here wrote, promtool,
-# and docker-compose to validate the compose file.
-SYSTEM_TOOLS := kcat promtool docker-compose
+# docker-compose to validate the compose file, and Chromium for the browser tests.
+SYSTEM_TOOLS := kcat promtool docker-compose chromium
 
 .PHONY: install system-deps test test-core test-integration check format bench-fold bench-e2e \
 	kafka-up kafka-down run demo clean
@@ -24,7 +24,7 @@ system-deps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends kcat prometheus docker-compose >/dev/null; \
+			--no-install-recommends kcat prometheus docker-compose chromium >/dev/null; \
 		pkill -x prometheus || true; \
 	fi
 

@@ -46,6 +46,10 @@ class Settings:
     log_level: str = "info"
     batch_size: int = 2000
     """Most events folded per batch; 1 folds and writes the table event by event."""
+    faq_url: str = "https://beesender.com/faq"
+    """Where the panel's FAQ link leads (panel item 16)."""
+    support_url: str = "https://beesender.com/support"
+    """Where the panel's Support link leads (panel item 16)."""
     batch_window_ms: int = 50
     """Longest wait for a batch to fill: bigger batches are cheaper per event, but the
     wait adds to the delay before an event shows."""

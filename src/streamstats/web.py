@@ -8,10 +8,12 @@ in ``X-Streamstats-*`` headers, so the JSON body stays exactly the panel.
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any, Final, Literal
 
 import orjson
@@ -236,6 +238,20 @@ class _Api:
         )
 
 
+_STATIC_TYPES: Final = {".css": "text/css", ".js": "text/javascript", ".html": "text/html"}
+
+
+def _static(name: str) -> bytes:
+    return (resources.files("streamstats") / "static" / name).read_bytes()
+
+
+def _page(name: str, values: dict[str, str]) -> web.Response:
+    text = _static(name).decode()
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", html.escape(value, quote=True))
+    return web.Response(text=text, content_type="text/html")
+
+
 def install_web(topology: Topology) -> None:
     """Register the HTTP routes of spec §8 on the topology's Faust web server."""
     api = _Api(topology)
@@ -272,3 +288,30 @@ def install_web(topology: Topology) -> None:
     class MetricsView(View):
         async def get(self, request: Request) -> Any:
             return api.metrics()
+
+    links = {
+        "faq_url": topology.settings.faq_url,
+        "support_url": topology.settings.support_url,
+    }
+
+    @app.page("/panel/{agent_id}")
+    class PanelPage(View):
+        async def get(self, request: Request, agent_id: str) -> Any:
+            return _page("panel.html", {"agent_id": agent_id, **links})
+
+    @app.page("/team")
+    class TeamPage(View):
+        async def get(self, request: Request) -> Any:
+            return _page("team.html", {})
+
+    @app.page("/static/{name}")
+    class StaticFiles(View):
+        async def get(self, request: Request, name: str) -> Any:
+            suffix = name[name.rfind(".") :] if "." in name else ""
+            if "/" in name or suffix not in _STATIC_TYPES:
+                return _error(404, f"no static file {name!r}")
+            try:
+                body = _static(name)
+            except FileNotFoundError:
+                return _error(404, f"no static file {name!r}")
+            return web.Response(body=body, content_type=_STATIC_TYPES[suffix])

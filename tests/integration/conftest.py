@@ -17,10 +17,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import pytest
@@ -30,6 +31,7 @@ from aiokafka.structs import ConsumerRecord
 from streamstats.kafka import ensure_topics, publish_lines
 from streamstats.settings import Settings
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "local-kafka" / "kafka.sh"
 
@@ -64,6 +66,15 @@ def http(method: str, url: str, body: bytes | None = None) -> tuple[int, dict[st
     except urllib.error.HTTPError as error:
         payload = error.read()
         return error.code, dict(error.headers), orjson.loads(payload) if payload else None
+
+
+def in_own_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion on a fresh event loop in another thread.
+
+    Playwright's sync API keeps an event loop running on the test's thread.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def fetch_text(url: str) -> str:
@@ -167,7 +178,7 @@ class Deployment:
         return worker
 
     def publish(self, lines: list[bytes], speed: float | None = None) -> None:
-        asyncio.run(publish_lines(self.settings, lines, speed))
+        in_own_loop(lambda: publish_lines(self.settings, lines, speed))
 
     def publish_raw(self, messages: list[tuple[str, bytes | None, bytes, int | None]]) -> None:
         """Send (topic, key, value, partition) messages exactly as given."""
@@ -181,7 +192,7 @@ class Deployment:
             finally:
                 await producer.stop()
 
-        asyncio.run(send_all())
+        in_own_loop(send_all)
 
     def consume(
         self, topic: str, count: int, timeout: float = 30.0
@@ -207,7 +218,7 @@ class Deployment:
                 await consumer.stop()
             return records
 
-        return asyncio.run(read())
+        return in_own_loop(read)
 
     def stop(self) -> None:
         for worker in self.workers:

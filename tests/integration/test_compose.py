@@ -24,7 +24,7 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
-SERVICES = {"kafka", "kafka-init", "worker", "prometheus"}
+SERVICES = {"kafka", "kafka-init", "worker", "prometheus", "grafana"}
 WEB_PORT = 6066
 
 
@@ -91,12 +91,12 @@ def services() -> dict[str, str]:
     return _blocks(result.stdout, "services:", 2)
 
 
-def test_compose_file_defines_the_four_services() -> None:
+def test_compose_file_defines_the_five_services() -> None:
     listed = set(_compose("config", "--services").stdout.split())
     assert listed == SERVICES
 
 
-def test_compose_config_parses_into_the_four_services(services: dict[str, str]) -> None:
+def test_compose_config_parses_into_the_five_services(services: dict[str, str]) -> None:
     assert set(services) == SERVICES
 
 

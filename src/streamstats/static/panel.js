@@ -1,0 +1,112 @@
+// The agent panel: polls the projection every second and ticks durations in between.
+"use strict";
+(function () {
+  const root = document.querySelector("main.panel");
+  const agentId = root.dataset.agent;
+  const token = new URLSearchParams(location.search).get("token");
+  const CIRCUMFERENCE = 2 * Math.PI * 50;
+  let snapshot = null;
+  let fetchedAt = 0;
+
+  const $ = (id) => document.getElementById(id);
+  const headers = () => (token ? { Authorization: "Bearer " + token } : {});
+
+  function clock(seconds) {
+    const total = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    return h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
+  }
+
+  function showClock(id, seconds) {
+    const element = $(id);
+    element.textContent = clock(seconds);
+    element.dataset.seconds = seconds.toFixed(3);
+  }
+
+  function showError(message) {
+    const box = $("error");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  function render() {
+    if (!snapshot) return;
+    const elapsed = (Date.now() - fetchedAt) / 1000;
+    const status = snapshot.status;
+    const inSession = snapshot.session.first_online !== null;
+    const time = Object.assign({}, snapshot.time);
+    if (inSession && status.current) time[status.current] += elapsed;
+    const total = inSession ? snapshot.session.seconds + elapsed : 0;
+    const inStatus = status.current ? status.seconds + elapsed : 0;
+
+    $("name").textContent = snapshot.name || snapshot.agent_id;
+    $("status-dot").className = "dot " + (status.current || "");
+    if (document.activeElement !== $("status-select")) $("status-select").value = status.current || "offline";
+    showClock("status-seconds", inStatus);
+    showClock("total", total);
+    $("closed").textContent = snapshot.chats.closed;
+    $("missed").textContent = snapshot.chats.missed;
+    $("on-hold").textContent = snapshot.chats.on_hold;
+    $("active").textContent = snapshot.chats.active;
+    showClock("online-time", time.online);
+    showClock("offline-time", time.offline);
+    showClock("paused-time", time.paused);
+    showClock("center-online", time.online);
+    $("center-status").textContent = (status.current || "no status") + " " + clock(inStatus);
+    $("first-online").textContent = inSession
+      ? new Date(snapshot.session.first_online).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+      : "—";
+    $("first-online").dataset.value = snapshot.session.first_online || "";
+
+    let offset = 0;
+    for (const part of ["online", "paused", "offline"]) {
+      const share = total > 0 ? (time[part] / total) * CIRCUMFERENCE : 0;
+      const arc = $("arc-" + part);
+      arc.style.strokeDasharray = share + " " + (CIRCUMFERENCE - share);
+      arc.style.strokeDashoffset = String(-offset);
+      offset += share;
+    }
+  }
+
+  async function refresh() {
+    try {
+      const answer = await fetch("/agents/" + encodeURIComponent(agentId), { headers: headers() });
+      const body = await answer.json();
+      if (!answer.ok) {
+        showError(answer.status === 404 ? "No events for agent " + agentId + " yet." : body.error);
+        return;
+      }
+      snapshot = body;
+      fetchedAt = Date.now();
+      showError("");
+      render();
+    } catch (error) {
+      showError("Cannot reach streamstats: " + error.message);
+    }
+  }
+
+  async function setStatus(status) {
+    const answer = await fetch("/agents/" + encodeURIComponent(agentId) + "/status", {
+      method: "POST",
+      headers: Object.assign({ "Content-Type": "application/json" }, headers()),
+      body: JSON.stringify({ status: status }),
+    });
+    if (!answer.ok) showError((await answer.json()).error);
+    setTimeout(refresh, 200);
+  }
+
+  $("btn-online").addEventListener("click", () => setStatus("online"));
+  $("btn-offline").addEventListener("click", () => setStatus("offline"));
+  $("status-select").addEventListener("change", (event) => setStatus(event.target.value));
+  $("toggle").addEventListener("click", () => {
+    const collapsed = root.classList.toggle("collapsed");
+    $("toggle").setAttribute("aria-expanded", String(!collapsed));
+    $("toggle").textContent = collapsed ? "▸" : "▾";
+  });
+
+  refresh();
+  setInterval(refresh, 1000);
+  setInterval(render, 250);
+})();

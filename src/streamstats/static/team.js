@@ -1,0 +1,89 @@
+// The supervisor's team view: every agent, filterable by status and sortable by column.
+"use strict";
+(function () {
+  const token = new URLSearchParams(location.search).get("token");
+  let agents = [];
+  let fetchedAt = 0;
+  let sortKey = "agent_id";
+  let descending = false;
+
+  const $ = (id) => document.getElementById(id);
+  const clock = (seconds) => {
+    const total = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+    return h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
+  };
+  const row = (panel, elapsed) => ({
+    agent_id: panel.agent_id,
+    name: panel.name || "",
+    status: panel.status.current || "",
+    seconds: panel.status.current ? panel.status.seconds + elapsed : 0,
+    active: panel.chats.active,
+    on_hold: panel.chats.on_hold,
+    closed: panel.chats.closed,
+    missed: panel.chats.missed,
+  });
+
+  function render() {
+    const elapsed = (Date.now() - fetchedAt) / 1000;
+    const rows = agents.map((panel) => row(panel, elapsed));
+    rows.sort((a, b) => {
+      const order = a[sortKey] < b[sortKey] ? -1 : a[sortKey] > b[sortKey] ? 1 : 0;
+      return descending ? -order : order;
+    });
+    $("rows").replaceChildren(
+      ...rows.map((r) => {
+        const tr = document.createElement("tr");
+        tr.dataset.agent = r.agent_id;
+        for (const [key, text] of [
+          ["agent_id", r.agent_id], ["name", r.name], ["status", r.status],
+          ["seconds", clock(r.seconds)], ["active", r.active], ["on_hold", r.on_hold],
+          ["closed", r.closed], ["missed", r.missed],
+        ]) {
+          const td = document.createElement("td");
+          td.textContent = text;
+          td.dataset.key = key;
+          if (typeof r[key] === "number") td.className = "num";
+          tr.appendChild(td);
+        }
+        return tr;
+      })
+    );
+    $("count").textContent = rows.length + " agents";
+  }
+
+  async function refresh() {
+    const status = $("filter").value;
+    const query = status ? "?status=" + status : "";
+    try {
+      const answer = await fetch("/agents" + query, {
+        headers: token ? { Authorization: "Bearer " + token } : {},
+      });
+      const body = await answer.json();
+      if (!answer.ok) {
+        $("error").textContent = body.error;
+        $("error").hidden = false;
+        return;
+      }
+      $("error").hidden = true;
+      agents = body.agents;
+      fetchedAt = Date.now();
+      render();
+    } catch (error) {
+      $("error").textContent = "Cannot reach streamstats: " + error.message;
+      $("error").hidden = false;
+    }
+  }
+
+  for (const th of document.querySelectorAll("th[data-key]")) {
+    th.addEventListener("click", () => {
+      descending = sortKey === th.dataset.key ? !descending : false;
+      sortKey = th.dataset.key;
+      render();
+    });
+  }
+  $("filter").addEventListener("change", refresh);
+  refresh();
+  setInterval(refresh, 2000);
+  setInterval(render, 1000);
+})();
