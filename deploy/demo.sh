@@ -34,8 +34,9 @@ start="$(date -u -d '4 hours ago' +%Y-%m-%dT%H:%M:%SZ)"
 cat >&2 <<MSG
 
 streamstats demo is running: $agents simulated agents; their day began at $start, the rest comes in real time.
-  one agent's panel:    http://127.0.0.1:$port/agents/a-0001
-  online agents:        http://127.0.0.1:$port/agents?status=online
+  an agent's panel:     http://127.0.0.1:$port/panel/a-0001
+  the team view:        http://127.0.0.1:$port/team
+  one projection:       http://127.0.0.1:$port/agents/a-0001
   metrics:              http://127.0.0.1:$port/metrics
 Ctrl-C stops it.
 
