@@ -60,7 +60,10 @@ kafka-down:
 	@bash $(KAFKA) stop
 
 run: $(STAMP)
-	@eval "export $$(bash $(KAFKA) start)" && $(VENV)/bin/streamstats worker
+	@eval "export $$(bash $(KAFKA) start)" && \
+		export STREAMSTATS_JWT_SECRET="$$(bash deploy/dev-secret.sh)" && \
+		echo "supervisor token: $$($(VENV)/bin/streamstats token --agent admin --role supervisor)" && \
+		$(VENV)/bin/streamstats worker
 
 demo: $(STAMP)
 	@bash deploy/demo.sh

@@ -67,6 +67,7 @@ def fresh_settings(servers: str, partitions: int, batch_size: int, window_ms: in
         dead_letter_topic=f"{run}.dead-letter",
         batch_size=batch_size,
         batch_window_ms=window_ms,
+        auth="off",
         web_port=16066,
         log_level="warning",
     )

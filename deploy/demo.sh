@@ -9,6 +9,10 @@ export STREAMSTATS_STATUS_TOPIC="${STREAMSTATS_STATUS_TOPIC:-demo.agent-status}"
 export STREAMSTATS_CHAT_TOPIC="${STREAMSTATS_CHAT_TOPIC:-demo.chat-events}"
 export STREAMSTATS_DATA_DIR="${STREAMSTATS_DATA_DIR:-streamstats-data/demo}"
 port="${STREAMSTATS_WEB_PORT:-6066}"
+STREAMSTATS_JWT_SECRET="$(bash deploy/dev-secret.sh)"
+export STREAMSTATS_JWT_SECRET
+agent_token="$("$bin/streamstats" token --agent a-0001)"
+supervisor_token="$("$bin/streamstats" token --agent supervisor --role supervisor)"
 agents="${DEMO_AGENTS:-20}"
 
 "$bin/streamstats" worker &
@@ -34,9 +38,9 @@ start="$(date -u -d '4 hours ago' +%Y-%m-%dT%H:%M:%SZ)"
 cat >&2 <<MSG
 
 streamstats demo is running: $agents simulated agents; their day began at $start, the rest comes in real time.
-  an agent's panel:     http://127.0.0.1:$port/panel/a-0001
-  the team view:        http://127.0.0.1:$port/team
-  one projection:       http://127.0.0.1:$port/agents/a-0001
+  a-0001's panel:  http://127.0.0.1:$port/panel/a-0001?token=$agent_token
+  the team view:   http://127.0.0.1:$port/team?token=$supervisor_token
+  the API:         curl -H "Authorization: Bearer $supervisor_token" http://127.0.0.1:$port/agents
   metrics:              http://127.0.0.1:$port/metrics
 Ctrl-C stops it.
 

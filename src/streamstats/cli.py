@@ -133,6 +133,27 @@ def _produce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    import os
+
+    from .auth import mint_token
+
+    private_key = Path(args.private_key).read_text() if args.private_key else ""
+    try:
+        token = mint_token(
+            args.agent,
+            args.role,
+            secret="" if private_key else os.environ.get("STREAMSTATS_JWT_SECRET", ""),
+            private_key=private_key,
+            ttl_seconds=round(args.ttl_hours * 3600),
+        )
+    except ValueError as error:
+        print(f"streamstats token: {error}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamstats", description="Real-time agent statistics for live-chat contact centers."
@@ -189,6 +210,17 @@ def _parser() -> argparse.ArgumentParser:
         help="send each event when the clock reaches its `at` (past events at once)",
     )
     produce.set_defaults(run=_produce)
+
+    token = commands.add_parser(
+        "token", help="mint a bearer token for the HTTP view (signed with STREAMSTATS_JWT_SECRET)"
+    )
+    token.add_argument("--agent", required=True, metavar="ID", help="the token's subject")
+    token.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    token.add_argument("--ttl-hours", type=float, default=24.0)
+    token.add_argument(
+        "--private-key", metavar="FILE", help="sign RS256 with this PEM key instead of the secret"
+    )
+    token.set_defaults(run=_token)
     return parser
 
 

@@ -46,6 +46,14 @@ class Settings:
     log_level: str = "info"
     batch_size: int = 2000
     """Most events folded per batch; 1 folds and writes the table event by event."""
+    auth: Literal["on", "off"] = "on"
+    """Access control of the HTTP view; "off" only by explicit choice (a warning is logged)."""
+    jwt_secret: str = ""
+    """HS256 secret that signs bearer tokens."""
+    jwt_public_key_file: str = ""
+    """PEM public key for RS256 tokens, when no secret is set."""
+    metrics_auth: bool = False
+    """Require a supervisor token for /metrics."""
     faq_url: str = "https://beesender.com/faq"
     """Where the panel's FAQ link leads (panel item 16)."""
     support_url: str = "https://beesender.com/support"
@@ -88,6 +96,13 @@ class Settings:
 
     def validate(self) -> None:
         """Raise :class:`SettingsError` naming the first unusable value."""
+        if self.auth not in ("on", "off"):
+            raise SettingsError(f"STREAMSTATS_AUTH={self.auth!r}: use on or off")
+        if self.auth == "on" and not (self.jwt_secret or self.jwt_public_key_file):
+            raise SettingsError(
+                "access control is on but no key is set: set STREAMSTATS_JWT_SECRET (HS256) "
+                "or STREAMSTATS_JWT_PUBLIC_KEY_FILE (RS256), or STREAMSTATS_AUTH=off"
+            )
         if self.store not in ("rocksdb", "memory"):
             raise SettingsError(
                 f"STREAMSTATS_STORE={self.store!r} is not a store; use rocksdb or memory"

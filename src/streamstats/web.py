@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Final, Literal
@@ -22,6 +24,7 @@ from faust.web import Request, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .auth import COOKIE, Authenticator, AuthError, Identity
 from .events import AgentStatusChanged
 from .instant import MICROS_PER_SECOND, format_instant, parse_instant
 from .stages import partition_for
@@ -30,6 +33,8 @@ from .topology import Topology
 from .view import Panel, view
 
 __all__ = ["install_web"]
+
+log = logging.getLogger(__name__)
 
 ROUTED_HEADER: Final = "X-Streamstats-Routed"
 STATUSES: Final = ("online", "offline", "paused")
@@ -63,6 +68,37 @@ class _Api:
         self.topology = topology
         self.app = topology.app
         self.table = topology.agents
+        settings = topology.settings
+        self.authenticator = (
+            None
+            if settings.auth == "off"
+            else Authenticator.from_settings(settings.jwt_secret, settings.jwt_public_key_file)
+        )
+
+    # --- access control ------------------------------------------------------------------
+
+    @staticmethod
+    def token(request: Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return header[len("Bearer ") :].strip()
+        return request.cookies.get(COOKIE) or request.query.get("token")
+
+    def identify(self, request: Request) -> Identity | None:
+        """The caller, or None when access control is off; raises :class:`AuthError`."""
+        if self.authenticator is None:
+            return None
+        return self.authenticator.identify(self.token(request))
+
+    def require_agent(self, request: Request, agent_id: str) -> None:
+        identity = self.identify(request)
+        if identity is not None and not identity.may_see(agent_id):
+            raise AuthError(403, f"{identity.agent_id} may not see agent {agent_id!r}'s data")
+
+    def require_supervisor(self, request: Request) -> None:
+        identity = self.identify(request)
+        if identity is not None and identity.role != "supervisor":
+            raise AuthError(403, "only supervisors may see every agent")
 
     # --- freshness and ownership ---------------------------------------------------------
 
@@ -99,9 +135,13 @@ class _Api:
 
     async def forward(self, request: Request, base_url: str) -> web.Response:
         target = f"{base_url.rstrip('/')}{request.rel_url}"
+        headers = {ROUTED_HEADER: "1"}
+        token = self.token(request)
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             async with self.app.http_client.request(
-                request.method, target, headers={ROUTED_HEADER: "1"}
+                request.method, target, headers=headers
             ) as answer:
                 body = await answer.read()
                 headers = {
@@ -144,6 +184,7 @@ class _Api:
         return panels
 
     async def agent(self, request: Request, agent_id: str) -> web.Response:
+        self.require_agent(request, agent_id)
         try:
             now = self.read_at(request)
         except ValueError as error:
@@ -163,6 +204,7 @@ class _Api:
         return _json(panel, headers=self.freshness())
 
     async def agent_list(self, request: Request) -> web.Response:
+        self.require_supervisor(request)
         status = request.query.get("status")
         if status is not None and status not in STATUSES:
             return _error(400, f"status: must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -188,6 +230,7 @@ class _Api:
     # --- writes --------------------------------------------------------------------------
 
     async def change_status(self, request: Request, agent_id: str) -> web.Response:
+        self.require_agent(request, agent_id)
         try:
             wanted = StatusRequest.model_validate_json(await request.read())
         except ValidationError as error:
@@ -218,7 +261,9 @@ class _Api:
 
     # --- operations ----------------------------------------------------------------------
 
-    def metrics(self) -> web.Response:
+    async def metrics(self, request: Request) -> web.Response:
+        if self.topology.settings.metrics_auth:
+            self.require_supervisor(request)
         metrics = self.topology.metrics
         if self.topology.ready():
             mine = self.active_partitions()
@@ -245,32 +290,51 @@ def _static(name: str) -> bytes:
     return (resources.files("streamstats") / "static" / name).read_bytes()
 
 
-def _page(name: str, values: dict[str, str]) -> web.Response:
+def _page(request: Request, name: str, values: dict[str, str]) -> web.Response:
     text = _static(name).decode()
     for key, value in values.items():
         text = text.replace("{" + key + "}", html.escape(value, quote=True))
-    return web.Response(text=text, content_type="text/html")
+    page = web.Response(text=text, content_type="text/html")
+    token = request.query.get("token")
+    if token:
+        # Set once from the link; the page's own requests then carry it.
+        page.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
+    return page
+
+
+async def _guarded(answer: Awaitable[web.Response]) -> web.Response:
+    """The handler's answer, or the JSON 401/403 it was refused with."""
+    try:
+        return await answer
+    except AuthError as error:
+        return _error(error.status, error.message)
 
 
 def install_web(topology: Topology) -> None:
     """Register the HTTP routes of spec §8 on the topology's Faust web server."""
     api = _Api(topology)
     app = topology.app
+    if api.authenticator is None:
+        log.warning(
+            "access control is off (STREAMSTATS_AUTH=off): anyone who reaches port %s "
+            "can read every agent and change statuses",
+            topology.settings.web_port,
+        )
 
     @app.page("/agents/{agent_id}")
     class AgentPanelView(View):
         async def get(self, request: Request, agent_id: str) -> Any:
-            return await api.agent(request, agent_id)
+            return await _guarded(api.agent(request, agent_id))
 
     @app.page("/agents/{agent_id}/status")
     class AgentStatusView(View):
         async def post(self, request: Request, agent_id: str) -> Any:
-            return await api.change_status(request, agent_id)
+            return await _guarded(api.change_status(request, agent_id))
 
     @app.page("/agents")
     class AgentListView(View):
         async def get(self, request: Request) -> Any:
-            return await api.agent_list(request)
+            return await _guarded(api.agent_list(request))
 
     @app.page("/healthz")
     class HealthView(View):
@@ -287,7 +351,7 @@ def install_web(topology: Topology) -> None:
     @app.page("/metrics")
     class MetricsView(View):
         async def get(self, request: Request) -> Any:
-            return api.metrics()
+            return await _guarded(api.metrics(request))
 
     links = {
         "faq_url": topology.settings.faq_url,
@@ -297,12 +361,12 @@ def install_web(topology: Topology) -> None:
     @app.page("/panel/{agent_id}")
     class PanelPage(View):
         async def get(self, request: Request, agent_id: str) -> Any:
-            return _page("panel.html", {"agent_id": agent_id, **links})
+            return _page(request, "panel.html", {"agent_id": agent_id, **links})
 
     @app.page("/team")
     class TeamPage(View):
         async def get(self, request: Request) -> Any:
-            return _page("team.html", {})
+            return _page(request, "team.html", {})
 
     @app.page("/static/{name}")
     class StaticFiles(View):

@@ -27,6 +27,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+from playwright.sync_api import Browser, sync_playwright
 
 from streamstats.kafka import ensure_topics, publish_lines
 from streamstats.settings import Settings
@@ -34,6 +35,28 @@ from streamstats.settings import Settings
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "local-kafka" / "kafka.sh"
+
+
+CHROMIUM = "/usr/bin/chromium"
+# No sandbox as root; no background networking on a machine with no way out.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (browsers cannot be downloaded here)."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +177,10 @@ class Deployment:
     tmp_path: Path
     workers: list[Worker] = field(default_factory=list)
 
-    def worker(self, name: str = "w1", store: str = "rocksdb") -> Worker:
+    def worker(
+        self, name: str = "w1", store: str = "rocksdb", jwt_secret: str | None = None
+    ) -> Worker:
+        """A worker of this deployment; access control only when given a secret."""
         port = free_port()
         data_dir = self.tmp_path / name / "data"
         data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +197,8 @@ class Deployment:
             "STREAMSTATS_WEB_PORT": str(port),
             "STREAMSTATS_WEB_HOST": "127.0.0.1",
             "STREAMSTATS_LOG_LEVEL": "info",
+            "STREAMSTATS_AUTH": "off" if jwt_secret is None else "on",
+            "STREAMSTATS_JWT_SECRET": jwt_secret or "",
         }
         settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("STREAMSTATS_")})
         worker = Worker(settings, env, self.tmp_path / name / "worker.log")
@@ -236,7 +264,7 @@ def new_deployment(bootstrap_servers: str, tmp_path: Path) -> Deployment:
         chat_topic=f"{run}.chat-events",
         dead_letter_topic=f"{run}.dead-letter",
     )
-    asyncio.run(ensure_topics(settings))
+    in_own_loop(lambda: ensure_topics(settings))
     return Deployment(settings, tmp_path)
 
 
