@@ -44,6 +44,7 @@ async def ensure_topics(settings: Settings) -> None:
             settings.chat_topic,
             settings.changes_topic,
             settings.dead_letter_topic,
+            settings.panels_topic,
         ]
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
@@ -51,7 +52,19 @@ async def ensure_topics(settings: Settings) -> None:
             # Another worker may create them at the same moment.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(name, settings.partitions, 1) for name in missing]
+                    [
+                        NewTopic(
+                            name,
+                            settings.partitions,
+                            1,
+                            topic_configs=(
+                                {"cleanup.policy": "compact"}
+                                if name == settings.panels_topic
+                                else None
+                            ),
+                        )
+                        for name in missing
+                    ]
                 )
         for name, count in (await _partition_counts(admin, wanted[:3])).items():
             if count != settings.partitions:

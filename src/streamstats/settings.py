@@ -34,6 +34,10 @@ class Settings:
     status_topic: str = "agent-status"
     chat_topic: str = "chat-events"
     dead_letter_topic: str = "streamstats.dead-letter"
+    panels_topic: str = "agent-panels"
+    """Compacted topic of panel JSON per agent, the change feed behind the SSE streams."""
+    panel_interval_ms: int = 250
+    """Shortest time between two published panels of one agent."""
     store: Literal["rocksdb", "memory"] = "rocksdb"
     data_dir: Path = Path("streamstats-data")
     """Where RocksDB tables live; each worker process needs its own."""
@@ -115,6 +119,8 @@ class Settings:
             raise SettingsError("STREAMSTATS_WEB_PORT must be a TCP port number")
         if self.batch_size < 1:
             raise SettingsError("STREAMSTATS_BATCH_SIZE must be at least 1")
+        if self.panel_interval_ms < 1:
+            raise SettingsError("STREAMSTATS_PANEL_INTERVAL_MS must be at least 1")
         if self.batch_window_ms < 1:
             raise SettingsError("STREAMSTATS_BATCH_WINDOW_MS must be at least 1")
 

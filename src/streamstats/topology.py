@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+import orjson
 from faust.streams import _current_event
 from faust.types import EventT, StreamT
 
 from .metrics import Metrics
+from .panels import PanelFeed
 from .settings import Settings
 from .stages import AgentStage, ChatStage, DeadLetter, Step
 from .state import (
@@ -30,6 +32,7 @@ from .state import (
     encode_changes,
     encode_chat_record,
 )
+from .view import view
 
 __all__ = ["Topology", "build_topology"]
 
@@ -46,6 +49,10 @@ class Topology:
     agents: Any
     """The agents table: agent id bytes → encoded :class:`AgentRecord`."""
     status_topic: Any
+    feed: PanelFeed = field(default_factory=PanelFeed)
+    """Panels read back from the panels topic, for the SSE streams."""
+    dirty: set[bytes] = field(default_factory=set)
+    """Agents written since their panel was last published."""
     last_event_at: float | None = None
     """Latest event ``at`` (epoch seconds) this worker applied."""
 
@@ -197,6 +204,10 @@ def build_topology(settings: Settings) -> Topology:
         data = table.get(key) if key is not None else None
         return None if data is None else decode(data)
 
+    def mark(table: Any, key: bytes) -> None:
+        if table is agents:
+            topology.dirty.add(key)
+
     async def fold_one_by_one(
         stream: StreamT[bytes], table: Any, decode: Any, encode: Any, step_for: Any, stage: str
     ) -> None:
@@ -207,6 +218,7 @@ def build_topology(settings: Settings) -> Topology:
                 if step.sends:
                     await send_changes(step.sends)
                 table[event.key] = encode(step.record)
+                mark(table, event.key)
 
     async def fold_in_batches(
         stream: StreamT[bytes], table: Any, decode: Any, encode: Any, step_for: Any, stage: str
@@ -239,6 +251,7 @@ def build_topology(settings: Settings) -> Topology:
                 # the partition (changelog and store) the write belongs to.
                 _current_event.set(weakref.ref(last_event[key]))
                 table[key] = encode(record)
+                mark(table, key)
             _current_event.set(None)
 
     fold = fold_in_batches if settings.batch_size > 1 else fold_one_by_one
@@ -250,5 +263,30 @@ def build_topology(settings: Settings) -> Topology:
     @app.agent(agent_inputs, concurrency=1)
     async def fold_agents(stream: StreamT[bytes]) -> None:
         await fold(stream, agents, decode_agent_record, encode_agent_record, agent_step, "agent")
+
+    @app.timer(interval=settings.panel_interval_ms / 1000)  # type: ignore[untyped-decorator]
+    async def publish_panels() -> None:
+        """Publish the panel of every agent written since the last tick, once each."""
+        if not topology.dirty:
+            return
+        keys, topology.dirty = topology.dirty, set()
+        now = time.time_ns() // 1000
+        for key in keys:
+            stored = agents.get(key)
+            if stored is None:
+                continue
+            panel = view(decode_agent_record(stored).agent, now)
+            await app.producer.send(
+                settings.panels_topic,
+                key=key,
+                value=orjson.dumps(panel),
+                partition=None,
+                timestamp=None,
+                headers=None,
+            )
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def follow_panels() -> None:
+        await topology.feed.follow(settings.bootstrap_servers, settings.panels_topic)
 
     return topology

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import orjson
 from aiohttp import ClientError, web
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .auth import COOKIE, Authenticator, AuthError, Identity
 from .events import AgentStatusChanged
 from .instant import MICROS_PER_SECOND, format_instant, parse_instant
+from .panels import PanelUpdate
 from .stages import partition_for
 from .state import decode_agent_record
 from .topology import Topology
@@ -37,6 +38,7 @@ __all__ = ["install_web"]
 log = logging.getLogger(__name__)
 
 ROUTED_HEADER: Final = "X-Streamstats-Routed"
+HEARTBEAT_SECONDS: Final = 15.0
 STATUSES: Final = ("online", "offline", "paused")
 
 
@@ -227,6 +229,47 @@ class _Api:
         panels.sort(key=lambda panel: panel["agent_id"])
         return _json({"agents": panels, "as_of": format_instant(now)}, headers=self.freshness())
 
+    async def stream(self, request: Request, agent_id: str) -> web.StreamResponse:
+        """Server-Sent Events: the agent's panel now, then every change, with heartbeats."""
+        self.require_agent(request, agent_id)
+        feed = self.topology.feed
+        queue = feed.subscribe(agent_id)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        try:
+            await response.prepare(cast(web.BaseRequest, request))
+            await response.write(b"retry: 2000\n\n")
+            latest = feed.latest.get(agent_id)
+            if latest is None:
+                await self.send_snapshot(request, agent_id, response)
+            elif latest.event_id != request.headers.get("Last-Event-ID"):
+                await response.write(_sse(latest))
+            while not self.app.should_stop:
+                try:
+                    update = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    await response.write(b": heartbeat\n\n")
+                    continue
+                await response.write(_sse(update))
+        except ConnectionResetError:
+            pass
+        finally:
+            feed.unsubscribe(agent_id, queue)
+        return response
+
+    async def send_snapshot(
+        self, request: Request, agent_id: str, response: web.StreamResponse
+    ) -> None:
+        """The current panel, read through the usual (possibly forwarded) GET."""
+        answer = await self.agent(request, agent_id)
+        if answer.status == 200 and isinstance(answer.body, bytes):
+            await response.write(_sse(PanelUpdate("snapshot", answer.body)))
+
     # --- writes --------------------------------------------------------------------------
 
     async def change_status(self, request: Request, agent_id: str) -> web.Response:
@@ -302,7 +345,11 @@ def _page(request: Request, name: str, values: dict[str, str]) -> web.Response:
     return page
 
 
-async def _guarded(answer: Awaitable[web.Response]) -> web.Response:
+def _sse(update: PanelUpdate) -> bytes:
+    return b"id: " + update.event_id.encode() + b"\nevent: panel\ndata: " + update.panel + b"\n\n"
+
+
+async def _guarded(answer: Awaitable[web.StreamResponse]) -> web.StreamResponse:
     """The handler's answer, or the JSON 401/403 it was refused with."""
     try:
         return await answer
@@ -325,6 +372,11 @@ def install_web(topology: Topology) -> None:
     class AgentPanelView(View):
         async def get(self, request: Request, agent_id: str) -> Any:
             return await _guarded(api.agent(request, agent_id))
+
+    @app.page("/agents/{agent_id}/stream")
+    class AgentStreamView(View):
+        async def get(self, request: Request, agent_id: str) -> Any:
+            return await _guarded(api.stream(request, agent_id))
 
     @app.page("/agents/{agent_id}/status")
     class AgentStatusView(View):

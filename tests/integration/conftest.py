@@ -192,6 +192,7 @@ class Deployment:
             "STREAMSTATS_STATUS_TOPIC": self.settings.status_topic,
             "STREAMSTATS_CHAT_TOPIC": self.settings.chat_topic,
             "STREAMSTATS_DEAD_LETTER_TOPIC": self.settings.dead_letter_topic,
+            "STREAMSTATS_PANELS_TOPIC": self.settings.panels_topic,
             "STREAMSTATS_STORE": store,
             "STREAMSTATS_DATA_DIR": str(data_dir),
             "STREAMSTATS_WEB_PORT": str(port),
@@ -263,6 +264,7 @@ def new_deployment(bootstrap_servers: str, tmp_path: Path) -> Deployment:
         status_topic=f"{run}.agent-status",
         chat_topic=f"{run}.chat-events",
         dead_letter_topic=f"{run}.dead-letter",
+        panels_topic=f"{run}.agent-panels",
     )
     in_own_loop(lambda: ensure_topics(settings))
     return Deployment(settings, tmp_path)

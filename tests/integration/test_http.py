@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.client import HTTPConnection
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -154,3 +157,77 @@ def test_metrics_pass_promtool_and_count_what_happened(
     assert 'streamstats_agents{status="offline"}' in exposition
     assert "streamstats_processing_delay_seconds_bucket" in exposition
     assert 'streamstats_table_entries{table="agents"}' in exposition
+
+
+class EventStream:
+    """A minimal Server-Sent Events reader over http.client."""
+
+    def __init__(self, url: str, last_event_id: str | None = None) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.connection = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        self.connection.request("GET", parts.path, headers=headers)
+        self.response = self.connection.getresponse()
+        assert self.response.status == 200
+        assert self.response.getheader("Content-Type") == "text/event-stream"
+
+    def next_panel(self, timeout: float = 10.0) -> tuple[str, Any]:
+        """(event id, panel) of the next panel event."""
+        deadline = time.monotonic() + timeout
+        fields: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            line = self.response.readline().decode().rstrip("\n")
+            if line == "":
+                if fields.get("event") == "panel":
+                    return fields["id"], orjson.loads(fields["data"])
+                fields = {}
+            elif not line.startswith(":") and ":" in line:
+                name, value = line.split(":", 1)
+                fields[name] = value.strip()
+        raise AssertionError("no panel event in time")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def test_the_stream_sends_a_snapshot_then_changes(served: tuple[Deployment, Worker]) -> None:
+    _, worker = served
+    agent_id = next(iter(expected_panels(LINES)))
+    stream = EventStream(f"{worker.url}/agents/{agent_id}/stream")
+    try:
+        _, snapshot = stream.next_panel()
+        assert snapshot["agent_id"] == agent_id
+        body = orjson.dumps({"status": "paused", "reason": "stream test"})
+        assert http("POST", f"{worker.url}/agents/{agent_id}/status", body)[0] == 202
+        for _ in range(20):
+            event_id, panel = stream.next_panel()
+            if panel["status"]["reason"] == "stream test":
+                break
+        else:
+            raise AssertionError("the change never came")
+        assert event_id != "snapshot"
+    finally:
+        stream.close()
+    resumed = EventStream(f"{worker.url}/agents/{agent_id}/stream", last_event_id=event_id)
+    try:
+        resumed.connection.sock.settimeout(1.5)  # type: ignore[union-attr]
+        with pytest.raises(TimeoutError):
+            resumed.next_panel(timeout=1.5)
+    finally:
+        resumed.close()
+
+
+def test_a_stream_of_an_unknown_agent_stays_open_for_its_first_event(
+    served: tuple[Deployment, Worker],
+) -> None:
+    _, worker = served
+    stream = EventStream(f"{worker.url}/agents/a-streamed/stream")
+    try:
+        body = orjson.dumps({"status": "online"})
+        assert http("POST", f"{worker.url}/agents/a-streamed/status", body)[0] == 202
+        _, panel = stream.next_panel()
+        assert panel["status"]["current"] == "online"
+    finally:
+        stream.close()

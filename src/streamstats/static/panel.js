@@ -106,7 +106,20 @@
     $("toggle").textContent = collapsed ? "▸" : "▾";
   });
 
+  // Changes arrive as Server-Sent Events; a slow poll is the fallback and shows errors.
+  function listen() {
+    const query = token ? "?token=" + encodeURIComponent(token) : "";
+    const source = new EventSource("/agents/" + encodeURIComponent(agentId) + "/stream" + query);
+    source.addEventListener("panel", (message) => {
+      snapshot = JSON.parse(message.data);
+      fetchedAt = Date.now();
+      showError("");
+      render();
+    });
+  }
+
   refresh();
-  setInterval(refresh, 1000);
+  if (window.EventSource) listen();
+  setInterval(refresh, window.EventSource ? 10000 : 1000);
   setInterval(render, 250);
 })();

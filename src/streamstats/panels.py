@@ -1,0 +1,100 @@
+"""The change feed of projections: the ``agent-panels`` topic and its fan-out to SSE.
+
+After the agent stage writes an agent, the agent is marked dirty; every
+``panel_interval_ms`` the worker publishes the panel of each dirty agent it
+owns to the compacted ``agent-panels`` topic (key agent id, value the panel
+JSON), so each agent gets at most a few updates a second whatever the input
+rate. Every worker also reads the whole topic from its end and hands each new
+panel to the Server-Sent Events streams open for that agent, so a browser can
+stream from whichever worker it reaches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer
+
+__all__ = ["PanelFeed", "PanelUpdate"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PanelUpdate:
+    """One record of the panels topic: its position (the SSE event id) and the panel JSON."""
+
+    event_id: str
+    panel: bytes
+
+
+@dataclass(slots=True)
+class PanelFeed:
+    """The latest panel per agent seen on the topic, and the queues of open streams."""
+
+    latest: dict[str, PanelUpdate] = field(default_factory=dict)
+    subscribers: dict[str, set[asyncio.Queue[PanelUpdate]]] = field(default_factory=dict)
+
+    def subscribe(self, agent_id: str) -> asyncio.Queue[PanelUpdate]:
+        """A queue that receives every new panel of ``agent_id``."""
+        queue: asyncio.Queue[PanelUpdate] = asyncio.Queue(maxsize=64)
+        self.subscribers.setdefault(agent_id, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, agent_id: str, queue: asyncio.Queue[PanelUpdate]) -> None:
+        """Stop sending to ``queue``."""
+        queues = self.subscribers.get(agent_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self.subscribers[agent_id]
+
+    def offer(self, agent_id: str, update: PanelUpdate) -> None:
+        """Record a new panel and hand it to every open stream of the agent."""
+        self.latest[agent_id] = update
+        for queue in self.subscribers.get(agent_id, ()):
+            if queue.full():
+                # A slow reader only needs the newest panel: drop the oldest.
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(update)
+
+    async def follow(self, bootstrap_servers: str, topic: str) -> None:
+        """Read ``topic`` from its current end, forever, offering each panel.
+
+        Never raises: a failure is logged and the feed starts again a second later,
+        so a broker hiccup cannot stop the worker.
+        """
+        while True:
+            try:
+                await self._follow_once(bootstrap_servers, topic)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reading %s failed; retrying in 1 s", topic)
+            await asyncio.sleep(1.0)
+
+    async def _follow_once(self, bootstrap_servers: str, topic: str) -> None:
+        # No group: every worker reads every partition, starting at the end.
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for records in batches.values():
+                    for record in records:
+                        if record.key is None or record.value is None:
+                            continue
+                        update = PanelUpdate(f"{record.partition}-{record.offset}", record.value)
+                        self.offer(record.key.decode(), update)
+        finally:
+            await consumer.stop()
