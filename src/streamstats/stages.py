@@ -14,8 +14,10 @@ from typing import Final
 from aiokafka.partitioner import murmur2
 
 from .events import (
+    AgentEvent,
     AgentProfileChanged,
     AgentStatusChanged,
+    ChatEvent,
     InvalidEvent,
     UnknownEvent,
     decode_event,
@@ -92,6 +94,31 @@ def _check_partition(key: bytes, partition: int, partitions: int) -> DeadLetter 
     return None
 
 
+def _admit(
+    raw: bytes, key: bytes | None, partition: int, partitions: int, *, on_chat_topic: bool
+) -> AgentEvent | ChatEvent | Step:
+    """The decoded event, or the step for a message that is not one to fold here."""
+    event = decode_event(raw)
+    if isinstance(event, InvalidEvent):
+        return Step(dead_letter=DeadLetter(event.reason, event.detail))
+    if isinstance(event, UnknownEvent):
+        return Step(unknown_type=True)
+    is_agent_event = isinstance(event, (AgentStatusChanged, AgentProfileChanged))
+    if is_agent_event == on_chat_topic:
+        home = "status" if is_agent_event else "chat"
+        return Step(
+            dead_letter=DeadLetter("wrong_topic", f"{event.type} belongs on the {home} topic")
+        )
+    if isinstance(event, (AgentStatusChanged, AgentProfileChanged)):
+        problem = _check_key(key, event.agent_id, "agent_id")
+    else:
+        problem = _check_key(key, event.chat_id, "chat_id")
+    if problem is None:
+        assert key is not None
+        problem = _check_partition(key, partition, partitions)
+    return event if problem is None else Step(dead_letter=problem)
+
+
 @dataclass(frozen=True, slots=True)
 class ChatStage:
     """Folds the chat topic into chat records and emits per-agent changes."""
@@ -107,21 +134,10 @@ class ChatStage:
         offset: int,
     ) -> Step:
         """Apply one message of the chat topic at ``partition``/``offset`` to ``record``."""
-        event = decode_event(raw)
-        if isinstance(event, InvalidEvent):
-            return Step(dead_letter=DeadLetter(event.reason, event.detail))
-        if isinstance(event, UnknownEvent):
-            return Step(unknown_type=True)
-        if isinstance(event, (AgentStatusChanged, AgentProfileChanged)):
-            return Step(
-                dead_letter=DeadLetter("wrong_topic", f"{event.type} belongs on the status topic")
-            )
-        problem = _check_key(key, event.chat_id, "chat_id")
-        if problem is None:
-            assert key is not None
-            problem = _check_partition(key, partition, self.partitions)
-        if problem is not None:
-            return Step(dead_letter=problem)
+        event = _admit(raw, key, partition, self.partitions, on_chat_topic=True)
+        if isinstance(event, Step):
+            return event
+        assert not isinstance(event, (AgentStatusChanged, AgentProfileChanged))
         if record is None:
             record = ChatRecord(new_chat(event.chat_id))
         if offset <= record.offset:
@@ -164,21 +180,10 @@ class AgentStage:
         offset: int,
     ) -> Step:
         """Apply one message of the status topic at ``partition``/``offset`` to ``record``."""
-        event = decode_event(raw)
-        if isinstance(event, InvalidEvent):
-            return Step(dead_letter=DeadLetter(event.reason, event.detail))
-        if isinstance(event, UnknownEvent):
-            return Step(unknown_type=True)
-        if not isinstance(event, (AgentStatusChanged, AgentProfileChanged)):
-            return Step(
-                dead_letter=DeadLetter("wrong_topic", f"{event.type} belongs on the chat topic")
-            )
-        problem = _check_key(key, event.agent_id, "agent_id")
-        if problem is None:
-            assert key is not None
-            problem = _check_partition(key, partition, self.partitions)
-        if problem is not None:
-            return Step(dead_letter=problem)
+        event = _admit(raw, key, partition, self.partitions, on_chat_topic=False)
+        if isinstance(event, Step):
+            return event
+        assert isinstance(event, (AgentStatusChanged, AgentProfileChanged))
         if record is None:
             record = AgentRecord(new_agent(event.agent_id))
         source = f"status/{partition}"

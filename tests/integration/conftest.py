@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,6 +70,25 @@ def bootstrap_servers() -> str:
     )
     assert started.returncode == 0, f"could not start Kafka:\n{started.stderr}"
     return started.stdout.strip().split("=", 1)[1]
+
+
+def tool(name: str, package: str) -> str:
+    """The path of a Debian tool the tests drive; `make system-deps` installs them."""
+    path = shutil.which(name)
+    assert path is not None, f"{name} is missing: run `make system-deps` (Debian {package})"
+    return path
+
+
+def run_checked(*command: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in the repository; fail the test with its output unless it exits 0."""
+    result = subprocess.run(
+        command, cwd=ROOT, check=False, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(command)} exited {result.returncode}\n"
+        f"--- stderr ---\n{result.stderr}\n--- stdout ---\n{result.stdout}"
+    )
+    return result
 
 
 def free_port() -> int:

@@ -12,11 +12,12 @@ read here as text: it is PyYAML's block style, two spaces per level, one key per
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from .conftest import run_checked, tool
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.kafka.yml"
@@ -28,27 +29,9 @@ SERVICES = {"kafka", "kafka-init", "worker", "prometheus", "grafana"}
 WEB_PORT = 6066
 
 
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (Debian package {package!r})")
-    return path
-
-
-def _run(*command: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        command, cwd=ROOT, check=False, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(command)} exited {result.returncode}\n"
-        f"--- stderr ---\n{result.stderr}\n--- stdout ---\n{result.stdout}"
-    )
-    return result
-
-
 def _compose(*args: str) -> subprocess.CompletedProcess[str]:
-    compose = _tool("docker-compose", "docker-compose")
-    return _run(compose, "-f", str(COMPOSE_FILE), *args)
+    compose = tool("docker-compose", "docker-compose")
+    return run_checked(compose, "-f", str(COMPOSE_FILE), *args)
 
 
 def _blocks(text: str, header: str, indent: int) -> dict[str, str]:
@@ -171,8 +154,8 @@ def test_prometheus_scrapes_the_worker_every_5s() -> None:
 
 
 def test_promtool_accepts_the_prometheus_config() -> None:
-    promtool = _tool("promtool", "prometheus")
-    result = _run(promtool, "check", "config", str(PROMETHEUS_CONFIG))
+    promtool = tool("promtool", "prometheus")
+    result = run_checked(promtool, "check", "config", str(PROMETHEUS_CONFIG))
     assert "SUCCESS" in result.stdout + result.stderr
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streamstats.metrics import Metrics
+
+from .conftest import run_checked, tool
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA_DIR = ROOT / "deploy" / "grafana"
@@ -106,24 +106,6 @@ def _worker_job() -> str:
     scraping_worker = [job for job in jobs if WORKER_TARGET in job]
     assert len(scraping_worker) == 1, text
     return scraping_worker[0].splitlines()[0].strip().strip("'\"")
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (Debian package {package!r})")
-    return path
-
-
-def _run(*command: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        command, cwd=ROOT, check=False, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(command)} exited {result.returncode}\n"
-        f"--- stderr ---\n{result.stderr}\n--- stdout ---\n{result.stdout}"
-    )
-    return result
 
 
 def test_dashboard_is_json_with_a_fixed_uid_and_5s_refresh() -> None:
@@ -229,7 +211,7 @@ def test_queries_select_the_worker_scrape_job() -> None:
 
 def test_promtool_parses_every_query(tmp_path: Path) -> None:
     """``promtool`` has no check for a single query, so each one becomes a recording rule."""
-    promtool = _tool("promtool", "prometheus")
+    promtool = tool("promtool", "prometheus")
     rules: list[dict[str, str]] = []
     for index, expr in enumerate(_exprs()):
         plain = expr
@@ -241,7 +223,7 @@ def test_promtool_parses_every_query(tmp_path: Path) -> None:
     rule_file = tmp_path / "dashboard-queries.rules.yml"
     document = {"groups": [{"name": "streamstats-dashboard", "rules": rules}]}
     rule_file.write_text(json.dumps(document), encoding="utf-8")
-    result = _run(promtool, "check", "rules", str(rule_file))
+    result = run_checked(promtool, "check", "rules", str(rule_file))
     assert "SUCCESS" in result.stdout + result.stderr
 
 
@@ -266,8 +248,8 @@ def _compose_services() -> dict[str, str]:
     docker-compose 1.29 prints PyYAML's block style: services at two spaces, their keys at
     four, one key per line.
     """
-    compose = _tool("docker-compose", "docker-compose")
-    result = _run(compose, "-f", str(COMPOSE_FILE), "config")
+    compose = tool("docker-compose", "docker-compose")
+    result = run_checked(compose, "-f", str(COMPOSE_FILE), "config")
     assert "WARNING" not in result.stderr, result.stderr
     services: dict[str, list[str]] = {}
     current: list[str] | None = None
