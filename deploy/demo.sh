@@ -41,7 +41,7 @@ streamstats demo is running: $agents simulated agents; their day began at $start
   a-0001's panel:  http://127.0.0.1:$port/panel/a-0001?token=$agent_token
   the team view:   http://127.0.0.1:$port/team?token=$supervisor_token
   the API:         curl -H "Authorization: Bearer $supervisor_token" http://127.0.0.1:$port/agents
-  metrics:              http://127.0.0.1:$port/metrics
+  metrics:         http://127.0.0.1:$port/metrics
 Ctrl-C stops it.
 
 MSG

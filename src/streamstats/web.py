@@ -95,7 +95,7 @@ class _Api:
     def require_agent(self, request: Request, agent_id: str) -> None:
         identity = self.identify(request)
         if identity is not None and not identity.may_see(agent_id):
-            raise AuthError(403, f"{identity.agent_id} may not see agent {agent_id!r}'s data")
+            raise AuthError(403, f"{identity.agent_id} may not see the data of agent {agent_id!r}")
 
     def require_supervisor(self, request: Request) -> None:
         identity = self.identify(request)

@@ -117,5 +117,7 @@ def test_a_wrong_token_shows_a_clear_message_on_the_panel(
     page.goto(f"{worker.url}/panel/ann?token=not-a-token")
     expect(page.locator("#error")).to_contain_text("the token is not valid", timeout=3000)
     page.goto(f"{worker.url}/panel/bob?token={token('ann')}")
-    expect(page.locator("#error")).to_contain_text("may not see agent 'bob'", timeout=3000)
+    expect(page.locator("#error")).to_contain_text(
+        "may not see the data of agent 'bob'", timeout=3000
+    )
     page.close()
