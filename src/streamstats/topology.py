@@ -89,11 +89,11 @@ def build_topology(settings: Settings) -> Topology:
     metrics = Metrics()
     partitions = settings.partitions
 
-    def raw_topic(name: str) -> Any:
+    def raw_topic(*names: str) -> Any:
         # Raw serializers: the stages decode the bytes themselves, so a message that is
         # not JSON reaches them (and the dead-letter topic) instead of crashing the agent.
         return app.topic(
-            name,
+            *names,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -104,14 +104,7 @@ def build_topology(settings: Settings) -> Topology:
     status_topic = raw_topic(settings.status_topic)
     chat_topic = raw_topic(settings.chat_topic)
     dead_letter_topic = raw_topic(settings.dead_letter_topic)
-    agent_inputs = app.topic(
-        settings.status_topic,
-        settings.changes_topic,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
+    agent_inputs = raw_topic(settings.status_topic, settings.changes_topic)
     chats = app.Table("chats", key_type=bytes, value_type=bytes, partitions=partitions)
     agents = app.Table("agents", key_type=bytes, value_type=bytes, partitions=partitions)
     topology = Topology(app, settings, metrics, agents, status_topic)

@@ -282,24 +282,22 @@ class _Api:
                 for problem in error.errors(include_url=False)
             )
             return _error(400, problems)
-        event_id = uuid.uuid4().hex
-        event = {
-            "event_id": event_id,
-            "type": "agent.status_changed",
-            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "agent_id": agent_id,
-            "status": wanted.status,
-        }
-        if wanted.reason is not None:
-            event["reason"] = wanted.reason
         try:
-            AgentStatusChanged.model_validate(event | {"at": datetime.now(UTC)})
+            event = AgentStatusChanged(
+                event_id=uuid.uuid4().hex,
+                type="agent.status_changed",
+                at=datetime.now(UTC),
+                agent_id=agent_id,
+                status=wanted.status,
+                reason=wanted.reason,
+            )
         except ValidationError as error:
             return _error(400, f"agent_id: {error.errors(include_url=False)[0]['msg']}")
         delivery = await self.topology.status_topic.send(
-            key=agent_id.encode(), value=orjson.dumps(event)
+            key=agent_id.encode(), value=event.model_dump_json(exclude_none=True).encode()
         )
         await delivery
+        event_id = event.event_id
         return _json({"event_id": event_id}, status=202)
 
     # --- operations ----------------------------------------------------------------------
