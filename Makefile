@@ -9,7 +9,7 @@ KAFKA := deploy/local-kafka/kafka.sh
 # docker-compose to validate the compose file, and Chromium for the browser tests.
 SYSTEM_TOOLS := kcat promtool docker-compose chromium
 
-.PHONY: install system-deps test test-core test-integration check format bench-fold bench-e2e \
+.PHONY: install system-deps test test-core test-integration check format bench-fold bench-e2e proof \
 	kafka-up kafka-down run demo clean
 
 install: $(STAMP)
@@ -52,6 +52,9 @@ bench-fold: $(STAMP)
 
 bench-e2e: $(STAMP)
 	$(PY) benchmarks/bench_e2e.py
+
+proof: $(STAMP)
+	$(PY) -m pytest tests/proof -m proof -s -p no:randomly
 
 kafka-up:
 	@bash $(KAFKA) start
