@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -160,25 +160,31 @@ async def publish_lines(
     return report
 
 
-async def _wait_until_due(line: bytes) -> None:
+def _event_time(line: bytes) -> int | None:
+    """The event's ``at`` in microseconds, or None for a line without a readable one."""
     try:
-        at = parse_instant(orjson.loads(line)["at"])
+        return parse_instant(orjson.loads(line)["at"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        return
-    delay = at / 1_000_000 - time.time()
+        return None
+
+
+async def _sleep_until(moment: float, clock: Callable[[], float]) -> None:
+    delay = moment - clock()
     if delay > 0:
         await asyncio.sleep(delay)
+
+
+async def _wait_until_due(line: bytes) -> None:
+    at = _event_time(line)
+    if at is not None:
+        await _sleep_until(at / 1_000_000, time.time)
 
 
 async def _pace(line: bytes, first_at: int | None, started: float, speed: float) -> int | None:
-    try:
-        at = parse_instant(orjson.loads(line)["at"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+    at = _event_time(line)
+    if at is None:
         return first_at
     if first_at is None:
         return at
-    due = started + (at - first_at) / 1_000_000 / speed
-    delay = due - time.monotonic()
-    if delay > 0:
-        await asyncio.sleep(delay)
+    await _sleep_until(started + (at - first_at) / 1_000_000 / speed, time.monotonic)
     return first_at
