@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Final, Literal, cast
@@ -29,7 +29,7 @@ from .events import AgentStatusChanged
 from .instant import MICROS_PER_SECOND, format_instant, parse_instant
 from .panels import PanelUpdate
 from .stages import partition_for
-from .state import decode_agent_record
+from .state import AgentState, decode_agent_record
 from .topology import Topology
 from .view import Panel, view
 
@@ -173,17 +173,17 @@ class _Api:
         stored = self.table.get(key)
         return None if stored is None else view(decode_agent_record(stored).agent, now)
 
-    def local_panels(self, now: int, status: str | None) -> list[Panel]:
+    def owned_agents(self) -> Iterator[AgentState]:
+        """The agents of this worker's active partitions (the table also holds standbys)."""
         mine = self.active_partitions()
         partitions = self.topology.settings.partitions
-        panels = []
         for key, stored in list(self.table.items()):
-            if partition_for(key, partitions) not in mine:
-                continue
-            panel = view(decode_agent_record(stored).agent, now)
-            if status is None or panel["status"]["current"] == status:
-                panels.append(panel)
-        return panels
+            if partition_for(key, partitions) in mine:
+                yield decode_agent_record(stored).agent
+
+    def local_panels(self, now: int, status: str | None) -> list[Panel]:
+        panels = (view(agent, now) for agent in self.owned_agents())
+        return [panel for panel in panels if status in (None, panel["status"]["current"])]
 
     async def agent(self, request: Request, agent_id: str) -> web.Response:
         self.require_agent(request, agent_id)
@@ -297,8 +297,7 @@ class _Api:
             key=agent_id.encode(), value=event.model_dump_json(exclude_none=True).encode()
         )
         await delivery
-        event_id = event.event_id
-        return _json({"event_id": event_id}, status=202)
+        return _json({"event_id": event.event_id}, status=202)
 
     # --- operations ----------------------------------------------------------------------
 
@@ -307,17 +306,10 @@ class _Api:
             self.require_supervisor(request)
         metrics = self.topology.metrics
         if self.topology.ready():
-            mine = self.active_partitions()
-            partitions = self.topology.settings.partitions
-            by_status: Counter[str] = Counter()
-            entries = 0
-            for key, stored in list(self.table.items()):
-                if partition_for(key, partitions) in mine:
-                    entries += 1
-                    by_status[decode_agent_record(stored).agent.clock.status or "unknown"] += 1
+            by_status = Counter(agent.clock.status or "unknown" for agent in self.owned_agents())
             for status in (*STATUSES, "unknown"):
                 metrics.agents_by_status.labels(status).set(by_status[status])
-            metrics.table_entries.labels("agents").set(entries)
+            metrics.table_entries.labels("agents").set(by_status.total())
         return web.Response(
             body=generate_latest(metrics.registry),
             headers={"Content-Type": CONTENT_TYPE_LATEST},
