@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,10 @@ class Topology:
         """True once table recovery is complete and no rebalance is under way."""
         app = self.app
         return bool(app.tables.actives_ready) and not app.rebalancing and not app.in_recovery
+
+
+def _ignore(key: bytes) -> None:
+    pass
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -197,12 +202,14 @@ def build_topology(settings: Settings) -> Topology:
         data = table.get(key) if key is not None else None
         return None if data is None else decode(data)
 
-    def mark(table: Any, key: bytes) -> None:
-        if table is agents:
-            topology.dirty.add(key)
-
     async def fold_one_by_one(
-        stream: StreamT[bytes], table: Any, decode: Any, encode: Any, step_for: Any, stage: str
+        stream: StreamT[bytes],
+        table: Any,
+        decode: Any,
+        encode: Any,
+        step_for: Any,
+        stage: str,
+        written: Callable[[bytes], None],
     ) -> None:
         """The plain way: read, fold and write the table for every single event."""
         async for event in stream.events():
@@ -211,10 +218,16 @@ def build_topology(settings: Settings) -> Topology:
                 if step.sends:
                     await send_changes(step.sends)
                 table[event.key] = encode(step.record)
-                mark(table, event.key)
+                written(event.key)
 
     async def fold_in_batches(
-        stream: StreamT[bytes], table: Any, decode: Any, encode: Any, step_for: Any, stage: str
+        stream: StreamT[bytes],
+        table: Any,
+        decode: Any,
+        encode: Any,
+        step_for: Any,
+        stage: str,
+        written: Callable[[bytes], None],
     ) -> None:
         """Fold a batch of events, then write each changed key once.
 
@@ -244,18 +257,29 @@ def build_topology(settings: Settings) -> Topology:
                 # the partition (changelog and store) the write belongs to.
                 _current_event.set(weakref.ref(last_event[key]))
                 table[key] = encode(record)
-                mark(table, key)
+                written(key)
             _current_event.set(None)
 
     fold = fold_in_batches if settings.batch_size > 1 else fold_one_by_one
 
     @app.agent(chat_topic, concurrency=1)
     async def fold_chats(stream: StreamT[bytes]) -> None:
-        await fold(stream, chats, decode_chat_record, encode_chat_record, chat_step, "chat")
+        await fold(
+            stream, chats, decode_chat_record, encode_chat_record, chat_step, "chat", _ignore
+        )
 
     @app.agent(agent_inputs, concurrency=1)
     async def fold_agents(stream: StreamT[bytes]) -> None:
-        await fold(stream, agents, decode_agent_record, encode_agent_record, agent_step, "agent")
+        # Each written agent is due for a new panel on the panels topic.
+        await fold(
+            stream,
+            agents,
+            decode_agent_record,
+            encode_agent_record,
+            agent_step,
+            "agent",
+            topology.dirty.add,
+        )
 
     @app.timer(interval=settings.panel_interval_ms / 1000)  # type: ignore[untyped-decorator]
     async def publish_panels() -> None:
@@ -265,10 +289,10 @@ def build_topology(settings: Settings) -> Topology:
         keys, topology.dirty = topology.dirty, set()
         now = time.time_ns() // 1000
         for key in keys:
-            stored = agents.get(key)
-            if stored is None:
+            data = agents.get(key)
+            if data is None:
                 continue
-            panel = view(decode_agent_record(stored).agent, now)
+            panel = view(decode_agent_record(data).agent, now)
             await app.producer.send(
                 settings.panels_topic,
                 key=key,
