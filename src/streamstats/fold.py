@@ -193,21 +193,14 @@ def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> ChatS
         target = event.agent_id
     else:
         target = owner if owner is not None else event.agent_id
-    if target is None:
-        return ChatState(
-            chat.chat_id,
-            False,
-            owner,
-            False,
-            chat.credit_agent,
-            chat.credit_at,
-            chat.recent_ids,
-        )
-    if chat.credit_agent is not None:
-        assert chat.credit_at is not None
-        changes.uncredit = (chat.credit_agent, chat.credit_at)
-    changes.add(target, _CLOSED, 1)
-    return ChatState(chat.chat_id, False, owner, False, target, changes.at, chat.recent_ids)
+    credit_agent, credit_at = chat.credit_agent, chat.credit_at
+    if target is not None:
+        if credit_agent is not None:
+            assert credit_at is not None
+            changes.uncredit = (credit_agent, credit_at)
+        changes.add(target, _CLOSED, 1)
+        credit_agent, credit_at = target, changes.at
+    return ChatState(chat.chat_id, False, owner, False, credit_agent, credit_at, chat.recent_ids)
 
 
 _ChatHandler = Callable[[ChatState, ChatEvent, _Changes], ChatState]
