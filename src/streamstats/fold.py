@@ -52,6 +52,7 @@ __all__ = [
     "counts_in_session",
     "evolve_agent",
     "evolve_chat",
+    "sum_in_session",
 ]
 
 DEFAULT_OFFLINE_GAP: Final = 6 * 3600 * MICROS_PER_SECOND
@@ -262,6 +263,15 @@ def counts_in_session(change: AgentChange, clock: SessionClock) -> tuple[int, in
     return closed, change.missed, change.holds
 
 
+def sum_in_session(changes: Iterable[AgentChange], clock: SessionClock) -> tuple[int, int, int]:
+    """(closed, missed, holds) that ``changes`` add to the current session's panel."""
+    closed = missed = holds = 0
+    for change in changes:
+        add_closed, add_missed, add_holds = counts_in_session(change, clock)
+        closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
+    return closed, missed, holds
+
+
 def _reset_horizon(clock: SessionClock, gap: int) -> int | None:
     """The earliest instant a future session start could reset the agent's counters.
 
@@ -323,14 +333,12 @@ def _settle(tally: Tally, clock: SessionClock, new_session: bool, gap: int) -> T
         pending = tuple(change for change in tally.pending if change.at >= since)
     else:
         pending = tally.pending
-    keep: list[AgentChange] = []
-    for change in pending:
-        if change.at >= horizon:
-            keep.append(change)
-            continue
-        add_closed, add_missed, add_holds = counts_in_session(change, clock)
-        closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
-    return Tally(tally.active, tally.on_hold, closed, missed, holds, tuple(keep))
+    keep = tuple(change for change in pending if change.at >= horizon)
+    add_closed, add_missed, add_holds = sum_in_session(
+        (change for change in pending if change.at < horizon), clock
+    )
+    closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
+    return Tally(tally.active, tally.on_hold, closed, missed, holds, keep)
 
 
 def _next_clock(

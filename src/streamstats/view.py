@@ -6,7 +6,7 @@ from typing import Final, Literal
 
 from typing_extensions import TypedDict
 
-from .fold import counts_in_session
+from .fold import sum_in_session
 from .instant import format_instant, to_seconds
 from .state import AgentState, SessionClock, Tally
 
@@ -108,8 +108,5 @@ def _time_in_status(clock: SessionClock, now: int) -> tuple[float, float, float]
 
 def session_counters(tally: Tally, clock: SessionClock) -> tuple[int, int, int]:
     """Closed, missed and holds of the current session, before clamping at zero."""
-    closed, missed, holds = tally.closed, tally.missed, tally.holds
-    for change in tally.pending:
-        add_closed, add_missed, add_holds = counts_in_session(change, clock)
-        closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
-    return closed, missed, holds
+    closed, missed, holds = sum_in_session(tally.pending, clock)
+    return tally.closed + closed, tally.missed + missed, tally.holds + holds
