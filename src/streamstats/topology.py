@@ -286,7 +286,8 @@ def build_topology(settings: Settings) -> Topology:
         """Publish the panel of every agent written since the last tick, once each."""
         if not topology.dirty:
             return
-        keys, topology.dirty = topology.dirty, set()
+        keys = list(topology.dirty)
+        topology.dirty.clear()  # in place: the agents fold holds its add method
         now = time.time_ns() // 1000
         for key in keys:
             data = agents.get(key)
