@@ -140,7 +140,7 @@ def throughput(
                 received = seen.get("streamstats_agent_changes_received_total", 0)
                 if inputs >= len(lines) and received >= sent:
                     return len(lines) / (time.monotonic() - ready)
-                time.sleep(0.1)
+                time.sleep(0.25)
         finally:
             worker.stop()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from faust.types import EventT, StreamT
 from .metrics import Metrics
 from .panels import PanelFeed
 from .settings import Settings
-from .stages import AgentStage, ChatStage, DeadLetter, Step
+from .stages import AgentStage, ChatStage, DeadLetter, Step, partition_for
 from .state import (
     AgentRecord,
     ChatRecord,
@@ -56,14 +57,44 @@ class Topology:
     """Agents written since their panel was last published."""
     last_event_at: float | None = None
     """Latest event ``at`` (epoch seconds) this worker applied."""
+    statuses: dict[bytes, tuple[int, str]] = field(default_factory=dict)
+    """Partition and current status of each agent in the table, kept by the agents fold
+    so the gauges need not decode every record per scrape."""
+    statuses_generation: int = -1
+    """The rebalance ``statuses`` was last rebuilt after."""
 
     def ready(self) -> bool:
         """True once table recovery is complete and no rebalance is under way."""
         app = self.app
         return bool(app.tables.actives_ready) and not app.rebalancing and not app.in_recovery
 
+    def agent_written(self, key: bytes, record: AgentRecord, partition: int) -> None:
+        """Note an agent the fold wrote: its panel is due, its status may have changed."""
+        self.dirty.add(key)
+        self.statuses[key] = (partition, record.agent.clock.status or "unknown")
 
-def _ignore(key: bytes) -> None:
+    def count_statuses(self, partitions: set[int]) -> Counter[str]:
+        """Agents of ``partitions`` by current status.
+
+        After a rebalance the table holds partitions the fold has not written since,
+        so the index is rebuilt once from the table.
+        """
+        if self.statuses_generation != self.app.rebalancing_count:
+            count = self.settings.partitions
+            self.statuses = {
+                key: (
+                    partition_for(key, count),
+                    decode_agent_record(stored).agent.clock.status or "unknown",
+                )
+                for key, stored in list(self.agents.items())
+            }
+            self.statuses_generation = self.app.rebalancing_count
+        return Counter(
+            status for partition, status in self.statuses.values() if partition in partitions
+        )
+
+
+def _ignore(key: bytes, record: Any, partition: int) -> None:
     pass
 
 
@@ -85,6 +116,9 @@ def _faust_app(settings: Settings) -> faust.App:
         web_tables_enabled=False,
         producer_acks=-1,
         cython_optimizations=True,
+        # Changelog records and agent changes go out in bigger, fewer produce requests.
+        producer_linger_ms=5,
+        producer_max_batch_size=1_000_000,
     )
 
 
@@ -209,7 +243,7 @@ def build_topology(settings: Settings) -> Topology:
         encode: Any,
         step_for: Any,
         stage: str,
-        written: Callable[[bytes], None],
+        written: Callable[[bytes, Any, int], None],
     ) -> None:
         """The plain way: read, fold and write the table for every single event."""
         async for event in stream.events():
@@ -218,7 +252,7 @@ def build_topology(settings: Settings) -> Topology:
                 if step.sends:
                     await send_changes(step.sends)
                 table[event.key] = encode(step.record)
-                written(event.key)
+                written(event.key, step.record, event.message.partition)
 
     async def fold_in_batches(
         stream: StreamT[bytes],
@@ -227,7 +261,7 @@ def build_topology(settings: Settings) -> Topology:
         encode: Any,
         step_for: Any,
         stage: str,
-        written: Callable[[bytes], None],
+        written: Callable[[bytes, Any, int], None],
     ) -> None:
         """Fold a batch of events, then write each changed key once.
 
@@ -255,9 +289,10 @@ def build_topology(settings: Settings) -> Topology:
             for key, record in records.items():
                 # take_events leaves the "current event" unset; the table needs it to know
                 # the partition (changelog and store) the write belongs to.
-                _current_event.set(weakref.ref(last_event[key]))
+                event = last_event[key]
+                _current_event.set(weakref.ref(event))
                 table[key] = encode(record)
-                written(key)
+                written(key, record, event.message.partition)
             _current_event.set(None)
 
     fold = fold_in_batches if settings.batch_size > 1 else fold_one_by_one
@@ -270,7 +305,6 @@ def build_topology(settings: Settings) -> Topology:
 
     @app.agent(agent_inputs, concurrency=1)
     async def fold_agents(stream: StreamT[bytes]) -> None:
-        # Each written agent is due for a new panel on the panels topic.
         await fold(
             stream,
             agents,
@@ -278,7 +312,7 @@ def build_topology(settings: Settings) -> Topology:
             encode_agent_record,
             agent_step,
             "agent",
-            topology.dirty.add,
+            topology.agent_written,
         )
 
     @app.timer(interval=settings.panel_interval_ms / 1000)  # type: ignore[untyped-decorator]
@@ -287,7 +321,7 @@ def build_topology(settings: Settings) -> Topology:
         if not topology.dirty:
             return
         keys = list(topology.dirty)
-        topology.dirty.clear()  # in place: the agents fold holds its add method
+        topology.dirty.clear()
         now = time.time_ns() // 1000
         for key in keys:
             data = agents.get(key)

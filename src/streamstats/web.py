@@ -12,7 +12,6 @@ import html
 import logging
 import time
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
@@ -306,7 +305,7 @@ class _Api:
             self.require_supervisor(request)
         metrics = self.topology.metrics
         if self.topology.ready():
-            by_status = Counter(agent.clock.status or "unknown" for agent in self.owned_agents())
+            by_status = self.topology.count_statuses(self.active_partitions())
             for status in (*STATUSES, "unknown"):
                 metrics.agents_by_status.labels(status).set(by_status[status])
             metrics.table_entries.labels("agents").set(by_status.total())

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.client import HTTPConnection
@@ -154,9 +155,21 @@ def test_metrics_pass_promtool_and_count_what_happened(
         if line.startswith("streamstats_events_applied_total{")
     )
     assert applied >= len({orjson.loads(line)["event_id"] for line in LINES})
-    assert 'streamstats_agents{status="offline"}' in exposition
     assert "streamstats_processing_delay_seconds_bucket" in exposition
-    assert 'streamstats_table_entries{table="agents"}' in exposition
+    gauges = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith(("streamstats_agents{", "streamstats_table_entries{"))
+    }
+    _, _, listed = http("GET", f"{worker.url}/agents")
+    by_status = Counter(panel["status"]["current"] or "unknown" for panel in listed["agents"])
+    assert {
+        status: gauges[f'streamstats_agents{{status="{status}"}}'] for status in by_status
+    } == by_status
+    assert sum(
+        value for name, value in gauges.items() if name.startswith("streamstats_agents{")
+    ) == (len(listed["agents"]))
+    assert gauges['streamstats_table_entries{table="agents"}'] == len(listed["agents"])
 
 
 class EventStream:
