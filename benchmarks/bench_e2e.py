@@ -19,6 +19,7 @@ import asyncio
 import os
 import platform
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +57,13 @@ def bootstrap() -> str:
     return started.stdout.strip().split("=", 1)[1]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def fresh_settings(servers: str, partitions: int, batch_size: int, window_ms: int = 50) -> Settings:
     run = f"bench{uuid.uuid4().hex[:8]}"
     return Settings(
@@ -65,10 +73,11 @@ def fresh_settings(servers: str, partitions: int, batch_size: int, window_ms: in
         status_topic=f"{run}.agent-status",
         chat_topic=f"{run}.chat-events",
         dead_letter_topic=f"{run}.dead-letter",
+        panels_topic=f"{run}.agent-panels",
         batch_size=batch_size,
         batch_window_ms=window_ms,
         auth="off",
-        web_port=16066,
+        web_port=free_port(),
         log_level="warning",
     )
 

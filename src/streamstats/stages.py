@@ -67,6 +67,7 @@ class Step:
     applied_type: str | None = None
     """The event type folded, for metrics; None when nothing was folded."""
     event_at: int | None = None
+    """When the (latest) event folded happened, for the processing delay."""
     unknown_type: bool = False
     replayed: bool = False
     changes: int = 0
@@ -203,6 +204,7 @@ class AgentStage:
         Changes whose chat offset was already applied (resent after a crash) are skipped.
         """
         replayed = False
+        latest: int | None = None
         changes = decode_changes(raw)
         for chat_partition, chat_offset, change in changes:
             if record is None:
@@ -213,4 +215,5 @@ class AgentStage:
                 continue
             agent = evolve_agent(record.agent, change, self.config)
             record = record.advanced(agent, source, chat_offset)
-        return Step(record=record, replayed=replayed, changes=len(changes))
+            latest = change.at if latest is None else max(latest, change.at)
+        return Step(record=record, replayed=replayed, changes=len(changes), event_at=latest)

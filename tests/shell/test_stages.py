@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from streamstats.fold import FoldConfig
+from streamstats.instant import parse_instant
 from streamstats.stages import AgentStage, ChatStage, partition_for
 from streamstats.state import (
     AgentRecord,
@@ -80,6 +81,9 @@ def test_the_agent_stage_skips_changes_it_already_applied(ev: EventFactory) -> N
     assert isinstance(once.record, AgentRecord)
     assert once.record.agent.tally.active == 1
     assert once.record.applied(f"chat/{partition}") == 5
+    # The delay is measured for the changes applied, not for the skipped ones.
+    assert once.event_at == parse_instant(at("08:00"))
+    assert twice.event_at is None
 
 
 def test_a_status_event_at_or_below_the_applied_offset_is_a_replay(ev: EventFactory) -> None:
