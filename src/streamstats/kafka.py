@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
@@ -17,7 +17,14 @@ from .events import AGENT_EVENT_TYPES
 from .instant import parse_instant
 from .settings import Settings
 
-__all__ = ["KafkaSetupError", "PublishReport", "ensure_topics", "publish_lines", "route_event"]
+__all__ = [
+    "KafkaSetupError",
+    "PublishReport",
+    "ensure_topics",
+    "publish_lines",
+    "read_offsets",
+    "route_event",
+]
 
 
 class KafkaSetupError(RuntimeError):
@@ -188,3 +195,30 @@ async def _pace(line: bytes, first_at: int | None, started: float, speed: float)
         return at
     await _sleep_until(started + (at - first_at) / 1_000_000 / speed, time.monotonic)
     return first_at
+
+
+async def read_offsets(
+    bootstrap_servers: str, topic: str, partition: int, start: int, end: int
+) -> list[tuple[int, bytes | None, bytes | None]]:
+    """The records at offsets ``[start, end)`` of one partition as (offset, key, value).
+
+    Reads with a consumer of no group, so no group's offsets or assignment change.
+    Offsets that hold no record (transaction markers, compacted away) are simply absent.
+    """
+    where = TopicPartition(topic, partition)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([where])
+        consumer.seek(where, start)
+        records: list[tuple[int, bytes | None, bytes | None]] = []
+        while await consumer.position(where) < end:
+            fetched = await consumer.getmany(where, timeout_ms=1000)
+            records.extend(
+                (record.offset, record.key, record.value)
+                for record in fetched.get(where, [])
+                if record.offset < end
+            )
+        return records
+    finally:
+        await consumer.stop()

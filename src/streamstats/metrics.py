@@ -49,6 +49,11 @@ class Metrics:
             "Per-agent changes the agent stage read (applied or skipped as already applied).",
             registry=self.registry,
         )
+        self.messages_read_back = Counter(
+            "streamstats_messages_read_back",
+            "Input messages the consumer skipped (around a rebalance), read back from Kafka.",
+            registry=self.registry,
+        )
         self.late_status_events = Counter(
             "streamstats_late_status_events",
             "Status events older than the agent's current status, not applied (spec §2).",

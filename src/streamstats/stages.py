@@ -33,7 +33,7 @@ from .state import (
     new_chat,
 )
 
-__all__ = ["AgentStage", "ChatStage", "DeadLetter", "Step", "partition_for"]
+__all__ = ["AgentStage", "ChatStage", "DeadLetter", "OffsetWatch", "Step", "partition_for"]
 
 PARTITIONER_ADVICE: Final = (
     "produce with the murmur2 partitioner (the Java client default; "
@@ -217,3 +217,31 @@ class AgentStage:
             record = record.advanced(agent, source, chat_offset)
             latest = change.at if latest is None else max(latest, change.at)
         return Step(record=record, replayed=replayed, changes=len(changes), event_at=latest)
+
+
+@dataclass(slots=True)
+class OffsetWatch:
+    """The next offset due on each input partition, to notice skipped messages.
+
+    The stages' offset checks skip anything at or below a record's applied offset, so a
+    message delivered after a later one of the same partition would count as already
+    applied. Kafka keeps a partition in order, but Faust can skip a prefetched batch
+    around a rebalance (faust-streaming issues #216, #221, #236); the worker reads such
+    a hole back from Kafka before it folds the message after it.
+    """
+
+    due: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def skipped(self, topic: str, partition: int, offset: int) -> tuple[int, int] | None:
+        """Note a message; return the offsets ``[start, end)`` skipped right before it."""
+        where = (topic, partition)
+        due = self.due.get(where)
+        if due is None or offset >= due:
+            self.due[where] = offset + 1
+        # Below ``due`` is a redelivery after a seek back: those offsets were seen.
+        return (due, offset) if due is not None and offset > due else None
+
+    def keep_only(self, partitions: set[tuple[str, int]]) -> None:
+        """Forget partitions no longer assigned: whoever held them meanwhile moved on."""
+        for where in [where for where in self.due if where not in partitions]:
+            del self.due[where]

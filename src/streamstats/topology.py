@@ -13,17 +13,18 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import faust
 import orjson
 from faust.streams import _current_event
 from faust.types import EventT, StreamT
 
+from .kafka import read_offsets
 from .metrics import Metrics
 from .panels import PanelFeed
 from .settings import Settings
-from .stages import AgentStage, ChatStage, DeadLetter, Step, partition_for
+from .stages import AgentStage, ChatStage, DeadLetter, OffsetWatch, Step, partition_for
 from .state import (
     AgentRecord,
     ChatRecord,
@@ -64,9 +65,15 @@ class Topology:
     """The rebalance ``statuses`` was last rebuilt after."""
 
     def ready(self) -> bool:
-        """True once table recovery is complete and no rebalance is under way."""
+        """True once table recovery is complete, no rebalance is under way and the
+        worker is not stopping (its tables close as it stops)."""
         app = self.app
-        return bool(app.tables.actives_ready) and not app.rebalancing and not app.in_recovery
+        return (
+            bool(app.tables.actives_ready)
+            and not app.rebalancing
+            and not app.in_recovery
+            and not app.should_stop
+        )
 
     def agent_written(self, key: bytes, record: AgentRecord, partition: int) -> None:
         """Note an agent the fold wrote: its panel is due, its status may have changed."""
@@ -104,6 +111,23 @@ ROCKSDB_OPTIONS: Final = {
     "block_cache_size": 16 * 1024 * 1024,
 }
 """Options of each table partition's RocksDB database (ignored by the memory store)."""
+
+
+class Incoming(NamedTuple):
+    """One input message, whether Faust delivered it or it was read back from a hole."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+    @classmethod
+    def of(cls, event: EventT[bytes]) -> Incoming:
+        message = event.message
+        return cls(
+            message.topic, message.partition, message.offset, event.key, message.value or b""
+        )
 
 
 def _ignore(key: bytes, record: Any, partition: int) -> None:
@@ -167,8 +191,7 @@ def build_topology(settings: Settings) -> Topology:
     chat_stage = ChatStage(partitions)
     agent_stage = AgentStage(partitions, settings.fold_config)
 
-    async def dead_letter(event: EventT[bytes], problem: DeadLetter) -> None:
-        message = event.message
+    async def dead_letter(message: Incoming, problem: DeadLetter) -> None:
         metrics.events_invalid.labels(problem.reason).inc()
         log.warning(
             "dead letter %s/%s@%s: %s: %s",
@@ -179,7 +202,7 @@ def build_topology(settings: Settings) -> Topology:
             problem.detail,
         )
         await dead_letter_topic.send(
-            key=event.key,
+            key=message.key,
             value=message.value,
             headers=[
                 ("streamstats.reason", problem.reason.encode()),
@@ -205,10 +228,10 @@ def build_topology(settings: Settings) -> Topology:
             if topology.last_event_at is None or at > topology.last_event_at:
                 topology.last_event_at = at
 
-    async def emit(event: EventT[bytes], step: Step, stage: str) -> bool:
+    async def emit(message: Incoming, step: Step, stage: str) -> bool:
         """Send what a step sends; False when the message went to the dead letters."""
         if step.dead_letter is not None:
-            await dead_letter(event, step.dead_letter)
+            await dead_letter(message, step.dead_letter)
             return False
         account(step, stage)
         return step.record is not None
@@ -232,21 +255,49 @@ def build_topology(settings: Settings) -> Topology:
             )
         metrics.changes_sent.inc(len(changes))
 
-    def chat_step(record: ChatRecord | None, event: EventT[bytes]) -> Step:
-        message = event.message
+    def chat_step(record: ChatRecord | None, message: Incoming) -> Step:
         return chat_stage.handle(
-            record, event.key, message.value or b"", message.partition, message.offset
+            record, message.key, message.value, message.partition, message.offset
         )
 
-    def agent_step(record: AgentRecord | None, event: EventT[bytes]) -> Step:
-        message = event.message
+    def agent_step(record: AgentRecord | None, message: Incoming) -> Step:
         if message.topic == settings.changes_topic:
-            step = agent_stage.handle_changes(record, message.value or b"")
+            step = agent_stage.handle_changes(record, message.value)
             metrics.changes_received.inc(step.changes)
             return step
         return agent_stage.handle_status(
-            record, event.key, message.value or b"", message.partition, message.offset
+            record, message.key, message.value, message.partition, message.offset
         )
+
+    watch = OffsetWatch()
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def keep_watching(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        watch.keep_only({(tp.topic, tp.partition) for tp in assigned})
+
+    async def with_skipped(event: EventT[bytes]) -> list[Incoming]:
+        """The message, after any messages Faust skipped right before it on its partition."""
+        message = Incoming.of(event)
+        hole = watch.skipped(message.topic, message.partition, message.offset)
+        if hole is None:
+            return [message]
+        found = await read_offsets(
+            settings.bootstrap_servers, message.topic, message.partition, *hole
+        )
+        log.warning(
+            "%s/%s: offsets %s-%s were skipped by the consumer; read %d back from Kafka",
+            message.topic,
+            message.partition,
+            hole[0],
+            hole[1] - 1,
+            len(found),
+        )
+        metrics.messages_read_back.inc(len(found))
+        skipped = [
+            Incoming(message.topic, message.partition, offset, key, value or b"")
+            for offset, key, value in found
+        ]
+        return [*skipped, message]
 
     def stored(table: Any, key: bytes | None, decode: Any) -> Any:
         data = table.get(key) if key is not None else None
@@ -263,12 +314,14 @@ def build_topology(settings: Settings) -> Topology:
     ) -> None:
         """The plain way: read, fold and write the table for every single event."""
         async for event in stream.events():
-            step = step_for(stored(table, event.key, decode), event)
-            if await emit(event, step, stage):
-                if step.sends:
-                    await send_changes(step.sends)
-                table[event.key] = encode(step.record)
-                written(event.key, step.record, event.message.partition)
+            for message in await with_skipped(event):
+                step = step_for(stored(table, message.key, decode), message)
+                if await emit(message, step, stage):
+                    assert message.key is not None
+                    if step.sends:
+                        await send_changes(step.sends)
+                    table[message.key] = encode(step.record)
+                    written(message.key, step.record, message.partition)
 
     async def fold_in_batches(
         stream: StreamT[bytes],
@@ -292,14 +345,17 @@ def build_topology(settings: Settings) -> Topology:
             last_event: dict[bytes, EventT[bytes]] = {}
             changes: list[SourcedChange] = []
             for event in events:
-                key = event.key
-                record = records[key] if key in records else stored(table, key, decode)
-                step = step_for(record, event)
-                if await emit(event, step, stage):
-                    assert key is not None
-                    records[key] = step.record
-                    last_event[key] = event
-                    changes.extend(step.sends)
+                for message in await with_skipped(event):
+                    key = message.key
+                    record = records[key] if key in records else stored(table, key, decode)
+                    step = step_for(record, message)
+                    if await emit(message, step, stage):
+                        assert key is not None
+                        records[key] = step.record
+                        # An event of the same partition: the table reads the partition
+                        # to write to from the event being processed.
+                        last_event[key] = event
+                        changes.extend(step.sends)
             if changes:
                 await send_changes(changes)
             for key, record in records.items():

@@ -156,7 +156,8 @@ class _Api:
                     headers=headers,
                     content_type=answer.content_type,
                 )
-        except (ClientError, TimeoutError):
+        except (ClientError, TimeoutError, RuntimeError):
+            # RuntimeError: the HTTP client session closed because this worker is stopping.
             return self.unavailable()
 
     # --- reads ---------------------------------------------------------------------------
@@ -197,7 +198,11 @@ class _Api:
             owner = self.owner_url(key)
         except KeyError:
             return self.unavailable()
-        if owner is not None and ROUTED_HEADER not in request.headers:
+        if owner is not None:
+            if ROUTED_HEADER in request.headers:
+                # Routed here by a worker whose routing table disagrees with ours: a
+                # rebalance is under way, and our copy may be a standby's.
+                return self.unavailable()
             return await self.forward(request, owner)
         panel = self.local_panel(key, now)
         if panel is None:

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from streamstats.instant import parse_instant
+from streamstats.kafka import read_offsets
 from streamstats.replay import panels, replay_lines
 from streamstats.simulate import simulate_lines
 
-from .conftest import Deployment, Worker, http
+from .conftest import Deployment, Worker, http, in_own_loop
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +166,11 @@ def test_two_workers_share_partitions_and_each_answers_for_every_agent(
             assert (status, body) == (200, panel)
             owners.add(headers["X-Streamstats-Worker"])
     assert owners == {first.url, second.url}, "both workers should own some agents"
+
+
+def test_offsets_a_consumer_skipped_are_read_back_from_kafka(deployment: Deployment) -> None:
+    topic = deployment.settings.chat_topic
+    deployment.publish_raw([(topic, b"k", f"m{number}".encode(), 0) for number in range(10)])
+    servers = deployment.settings.bootstrap_servers
+    found = in_own_loop(lambda: read_offsets(servers, topic, 0, 3, 7))
+    assert found == [(number, b"k", f"m{number}".encode()) for number in range(3, 7)]

@@ -7,7 +7,7 @@ import pytest
 
 from streamstats.fold import FoldConfig
 from streamstats.instant import parse_instant
-from streamstats.stages import AgentStage, ChatStage, partition_for
+from streamstats.stages import AgentStage, ChatStage, OffsetWatch, partition_for
 from streamstats.state import (
     AgentRecord,
     ChatRecord,
@@ -145,3 +145,25 @@ def test_records_and_change_messages_round_trip(ev: EventFactory) -> None:
     applied = agents.handle_changes(None, encode_changes(step.sends))
     assert isinstance(applied.record, AgentRecord)
     assert decode_agent_record(encode_agent_record(applied.record)) == applied.record
+
+
+def test_the_offset_watch_reports_offsets_skipped_on_a_partition() -> None:
+    watch = OffsetWatch()
+    assert watch.skipped("chats", 0, 10) is None  # the first message seen sets the pace
+    assert watch.skipped("chats", 0, 11) is None
+    assert watch.skipped("chats", 1, 40) is None  # partitions are watched apart
+    assert watch.skipped("chats", 0, 15) == (12, 15)
+    # Redelivery after a seek back to the committed offset is not a hole, nor is its end.
+    assert watch.skipped("chats", 0, 3) is None
+    assert watch.skipped("chats", 0, 16) is None
+    assert watch.skipped("chats", 0, 18) == (17, 18)
+
+
+def test_the_offset_watch_forgets_partitions_that_were_given_away() -> None:
+    watch = OffsetWatch()
+    watch.skipped("chats", 0, 10)
+    watch.skipped("chats", 1, 10)
+    watch.keep_only({("chats", 1)})
+    # Partition 0 moved on elsewhere meanwhile: its next offset here is no hole.
+    assert watch.skipped("chats", 0, 500) is None
+    assert watch.skipped("chats", 1, 12) == (11, 12)
