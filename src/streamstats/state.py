@@ -187,7 +187,10 @@ def _plain_tuple(record: object) -> tuple[object, ...]:
 
 
 def _encode(value: object) -> bytes:
-    return orjson.dumps((STATE_FORMAT_VERSION, value), default=_plain_tuple)
+    data = orjson.dumps((STATE_FORMAT_VERSION, value), default=_plain_tuple)
+    # orjson's result keeps a ~4 KiB allocation however short it is; the memory store
+    # holds records for good, so keep an exact-size copy (~100 ns for a record).
+    return bytes(memoryview(data))
 
 
 def encode_agent(state: AgentState) -> bytes:
