@@ -6,8 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 KAFKA := deploy/local-kafka/kafka.sh
 # Debian tools the integration tests drive: a Kafka client nobody here wrote, promtool,
-# docker-compose to validate the compose file, and Chromium for the browser tests.
-SYSTEM_TOOLS := kcat promtool docker-compose chromium
+# docker-compose to validate the compose file, Chromium for the browser tests and wrk for
+# the HTTP load scenario.
+SYSTEM_TOOLS := kcat promtool docker-compose chromium wrk
+# The proof scenarios (tests/proof) at sizes that take minutes, not hours: `make test` runs
+# them after the other tests; `make proof` runs them at the issue's sizes.
+PROOF_SHORT := PROOF_EVENTS=3000 PROOF_BAD=3000 PROOF_REBALANCE_EVENTS=3000 \
+	PROOF_SOAK_MINUTES=1 PROOF_SOAK_RATE=500 \
+	PROOF_SCALE_AGENTS=2000 PROOF_SCALE_CHATS=20000 PROOF_SCALE_WRK_SECONDS=3
 
 .PHONY: install system-deps test test-core test-integration check format bench-fold bench-e2e proof \
 	kafka-up kafka-down run demo clean
@@ -24,12 +30,13 @@ system-deps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends kcat prometheus docker-compose chromium >/dev/null; \
+			--no-install-recommends kcat prometheus docker-compose chromium wrk >/dev/null; \
 		pkill -x prometheus || true; \
 	fi
 
 test: $(STAMP)
 	$(PY) -m pytest
+	$(PROOF_SHORT) $(PY) -m pytest tests/proof -m proof -s -p no:randomly
 
 test-core: $(STAMP)
 	$(PY) -m pytest tests/core

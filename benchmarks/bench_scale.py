@@ -1,0 +1,818 @@
+"""Scale and HTTP under load (issue #5): 100,000 agents and 1,000,000 chats.
+
+Run with ``python benchmarks/bench_scale.py`` (defaults: ``--agents 100000
+--chats 1000000``); ``--agents 2000 --chats 20000`` is a short version.
+
+Folding a million chats through the input topics would take the worker far
+too long, so the tables are seeded through their changelog topics instead:
+
+1. ``streamstats.simulate`` makes a day of traffic for the agents and chats,
+   and the worker's own stages (``ChatStage``, ``AgentStage``, the same code
+   the worker runs) fold it in memory into the exact records the worker
+   would store, with input offsets counted per partition as if produced;
+2. the records are produced to ``{app_id}-chats-changelog`` and
+   ``{app_id}-agents-changelog`` (compacted, same partition count, key = id
+   bytes, partition = murmur2), before any worker starts;
+3. workers start on those topics and recover the tables. Measured: time from
+   process start to ``/readyz`` 200 (RocksDB first start, RocksDB restart
+   with its data on disk, memory store), resident memory after ready, the
+   changelog's size, and a sample of panels checked against the fold;
+4. ``wrk`` loads ``GET /agents/{id}`` with a random agent id per request
+   (``bench_scale.lua``): on one worker that owns every partition, then with
+   two workers, through worker A for agents A owns and for agents B owns
+   (each of those requests is forwarded to B).
+
+Every figure is printed with the command that produced it, as Markdown for
+BENCHMARKS.md. Topics made by a run are deleted at its end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streamstats.fold import FoldConfig
+from streamstats.instant import format_instant, to_micros
+from streamstats.kafka import route_event
+from streamstats.settings import Settings
+from streamstats.simulate import simulate_lines
+from streamstats.stages import AgentStage, ChatStage, partition_for
+from streamstats.state import (
+    AgentRecord,
+    ChatRecord,
+    SourcedChange,
+    decode_agent_record,
+    decode_chat_record,
+    encode_agent_record,
+    encode_changes,
+    encode_chat_record,
+)
+from streamstats.view import view
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = Path(__file__).with_suffix(".lua")
+START = datetime(2026, 11, 25, tzinfo=UTC)
+HOURS = 24.0
+READ_AT = START + timedelta(hours=HOURS + 1)
+"""The instant the sampled panels are read at (``?at=``), after the simulated day."""
+ROUTING = Settings()
+"""Only its topic names are used, to tell status events from chat events."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What to run: sizes, the broker and the load."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    agents: int = 100_000
+    chats: int = 1_000_000
+    partitions: int = 4
+    seed: int = 5
+    samples: int = 200
+    wrk_seconds: int = 20
+    wrk_threads: int = 2
+    wrk_connections: int = 32
+    ready_timeout: float = 1800.0
+    kafka_log_dir: Path = Path(os.environ.get("STREAMSTATS_KAFKA_DATA", "/tmp/streamstats-kafka"))
+    """The broker's data dir (deploy/local-kafka/kafka.sh); its log dirs are ``kraft/``."""
+    keep_topics: bool = False
+    command: str = "python benchmarks/bench_scale.py"
+
+
+# --- the state, made by the core ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Seeded:
+    """Encoded table records, exactly as the worker would have stored them."""
+
+    chats: dict[bytes, bytes]
+    agents: dict[bytes, bytes]
+    events: int
+    dead_letters: int
+    seconds: float
+
+    @property
+    def record_bytes(self) -> int:
+        """Keys plus values of every changelog record."""
+        return sum(len(k) + len(v) for table in (self.chats, self.agents) for k, v in table.items())
+
+
+def build_state(options: Options) -> Seeded:
+    """Fold a simulated day through the worker's stages into chat and agent records.
+
+    Chat records are kept encoded between their events (a million live records
+    as tuples would take gigabytes), and what lives long is frozen out of the cyclic
+    GC's sight from time to time: millions of live tuples make every full collection slow.
+    """
+    started = time.perf_counter()
+    partitions = options.partitions
+    chat_stage = ChatStage(partitions)
+    agent_stage = AgentStage(partitions, FoldConfig())
+    chats: dict[bytes, bytes] = {}
+    agents: dict[bytes, AgentRecord] = {}
+    status_offsets = [0] * partitions
+    chat_offsets = [0] * partitions
+    events = dead_letters = 0
+    lines = simulate_lines(
+        seed=options.seed,
+        agents=options.agents,
+        chats=options.chats,
+        hours=HOURS,
+        start=START,
+    )
+    try:
+        for line in lines:
+            raw = line.rstrip(b"\n")
+            events += 1
+            if events % 200_000 == 0:
+                gc.freeze()
+            topic, key = route_event(raw, ROUTING)
+            assert key is not None
+            partition = partition_for(key, partitions)
+            if topic == ROUTING.status_topic:
+                offset = status_offsets[partition]
+                status_offsets[partition] += 1
+                step = agent_stage.handle_status(agents.get(key), key, raw, partition, offset)
+                if isinstance(step.record, AgentRecord):
+                    agents[key] = step.record
+            else:
+                offset = chat_offsets[partition]
+                chat_offsets[partition] += 1
+                stored = chats.get(key)
+                chat = None if stored is None else decode_chat_record(stored)
+                step = chat_stage.handle(chat, key, raw, partition, offset)
+                if isinstance(step.record, ChatRecord):
+                    chats[key] = _compact(encode_chat_record(step.record))
+                _apply_changes(agent_stage, agents, step.sends)
+            if step.dead_letter is not None:
+                dead_letters += 1
+    finally:
+        gc.unfreeze()
+    return Seeded(
+        chats=chats,
+        agents={key: _compact(encode_agent_record(record)) for key, record in agents.items()},
+        events=events,
+        dead_letters=dead_letters,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _compact(data: bytes) -> bytes:
+    """A copy of exactly ``len(data)`` bytes: orjson's output keeps a 4 KiB buffer."""
+    return bytes(memoryview(data))
+
+
+def _apply_changes(
+    stage: AgentStage, agents: dict[bytes, AgentRecord], sends: list[SourcedChange]
+) -> None:
+    """What the agent stage does with the agent-changes messages of one chat event."""
+    by_agent: dict[str, list[SourcedChange]] = {}
+    for sourced in sends:
+        by_agent.setdefault(sourced[2].agent_id, []).append(sourced)
+    for agent_id, items in by_agent.items():
+        key = agent_id.encode()
+        step = stage.handle_changes(agents.get(key), encode_changes(items))
+        assert isinstance(step.record, AgentRecord)
+        agents[key] = step.record
+
+
+# --- Kafka ----------------------------------------------------------------------------------
+
+
+def changelog_topics(app_id: str) -> tuple[str, str]:
+    """Faust's changelog topic names of the chats and agents tables."""
+    return f"{app_id}-chats-changelog", f"{app_id}-agents-changelog"
+
+
+async def produce_changelogs(options: Options, app_id: str, seeded: Seeded) -> float:
+    """Create both changelog topics and fill them; returns the seconds it took."""
+    chats_topic, agents_topic = changelog_topics(app_id)
+    admin = AIOKafkaAdminClient(bootstrap_servers=options.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(name, options.partitions, 1, topic_configs={"cleanup.policy": "compact"})
+                for name in (chats_topic, agents_topic)
+            ]
+        )
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=options.bootstrap,
+        acks=1,
+        linger_ms=50,
+        max_batch_size=1 << 20,
+        max_request_size=8 << 20,
+    )
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending: list[asyncio.Future[Any]] = []
+        for topic, records in ((chats_topic, seeded.chats), (agents_topic, seeded.agents)):
+            for key, value in records.items():
+                partition = partition_for(key, options.partitions)
+                pending.append(await producer.send(topic, value, key=key, partition=partition))
+                if len(pending) >= 50_000:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+        await asyncio.gather(*pending)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (this run's topics)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
+
+
+def log_segment_bytes(log_dir: Path, topics: tuple[str, ...]) -> int | None:
+    """Bytes of the topics' ``.log`` segments in the broker's log dir; None if not local."""
+    if not log_dir.is_dir():
+        return None
+    total = 0
+    pattern = re.compile(rf"^({'|'.join(re.escape(topic) for topic in topics)})-\d+$")
+    for folder in log_dir.iterdir():
+        if pattern.match(folder.name):
+            total += sum(path.stat().st_size for path in folder.glob("*.log"))
+    return total
+
+
+def tree_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder``."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+# --- workers --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of a GET; raises OSError when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@dataclass(slots=True)
+class Worker:
+    """One ``streamstats worker`` process of this run."""
+
+    name: str
+    env: dict[str, str]
+    log_path: Path
+    data_dir: Path
+    url: str
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+
+    def start(self) -> Worker:
+        """Start the process (in its own session, so it can be stopped with its children)."""
+        self.started = time.monotonic()
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamstats", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.log_path.parent,
+                start_new_session=True,
+            )
+        return self
+
+    def wait_ready(self, timeout: float) -> float:
+        """Seconds from process start to the first ``/readyz`` 200."""
+        deadline = self.started + timeout
+        assert self.process is not None
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited:\n{self.log_tail()}")
+            try:
+                status, _, _ = http_get(f"{self.url}/readyz", timeout=2.0)
+                if status == 200:
+                    return time.monotonic() - self.started
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(
+            f"worker {self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}"
+        )
+
+    def memory(self) -> tuple[int, int]:
+        """(VmRSS, VmHWM) of the process, in bytes."""
+        assert self.process is not None
+        values = {}
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0]) * 1024
+        return values["VmRSS"], values["VmHWM"]
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL to the process group if it does not stop within 60 s."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the worker's log."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass(slots=True)
+class Run:
+    """This run's names, folders and workers."""
+
+    options: Options
+    app_id: str = field(default_factory=lambda: f"scale{uuid.uuid4().hex[:10]}")
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-scale-")))
+    workers: list[Worker] = field(default_factory=list)
+
+    def worker(self, name: str, store: str = "rocksdb") -> Worker:
+        """A worker of this run with its own port, data dir and log (same dir per name)."""
+        folder = self.scratch / name
+        folder.mkdir(exist_ok=True)
+        port = free_port()
+        app = self.app_id
+        env = {
+            **os.environ,
+            "STREAMSTATS_BOOTSTRAP_SERVERS": self.options.bootstrap,
+            "STREAMSTATS_APP_ID": app,
+            "STREAMSTATS_PARTITIONS": str(self.options.partitions),
+            "STREAMSTATS_STATUS_TOPIC": f"{app}.agent-status",
+            "STREAMSTATS_CHAT_TOPIC": f"{app}.chat-events",
+            "STREAMSTATS_DEAD_LETTER_TOPIC": f"{app}.dead-letter",
+            "STREAMSTATS_PANELS_TOPIC": f"{app}.agent-panels",
+            "STREAMSTATS_STORE": store,
+            "STREAMSTATS_DATA_DIR": str(folder / "data"),
+            "STREAMSTATS_WEB_PORT": str(port),
+            "STREAMSTATS_WEB_HOST": "127.0.0.1",
+            "STREAMSTATS_LOG_LEVEL": "warning",
+            "STREAMSTATS_AUTH": "off",
+        }
+        worker = Worker(
+            name, env, folder / "worker.log", folder / "data", f"http://127.0.0.1:{port}"
+        )
+        self.workers.append(worker)
+        return worker
+
+    def stop_all(self) -> None:
+        """Stop every worker this run started."""
+        for worker in self.workers:
+            worker.stop()
+
+
+# --- checks and load ------------------------------------------------------------------------
+
+
+def check_panels(worker: Worker, seeded: Seeded, keys: list[bytes]) -> list[str]:
+    """Differences between the worker's panels and the fold's, for the sampled agents."""
+    at = to_micros(READ_AT)
+    problems = []
+    for key in keys:
+        agent_id = key.decode()
+        status, _, body = http_get(f"{worker.url}/agents/{agent_id}?at={format_instant(at)}")
+        expected = orjson.loads(
+            orjson.dumps(view(decode_agent_record(seeded.agents[key]).agent, at))
+        )
+        if status != 200 or orjson.loads(body) != expected:
+            problems.append(f"{worker.name} GET /agents/{agent_id}: {status} {body[:200]!r}")
+    return problems
+
+
+def owners(worker: Worker, seeded: Seeded, partitions: int, timeout: float = 120.0) -> list[str]:
+    """The URL of the worker that owns each partition, from the answers' headers."""
+    examples: dict[int, bytes] = {}
+    for key in seeded.agents:
+        examples.setdefault(partition_for(key, partitions), key)
+        if len(examples) == partitions:
+            break
+    deadline = time.monotonic() + timeout
+    found: list[str] = []
+    while time.monotonic() < deadline:
+        found = []
+        for partition in range(partitions):
+            status, headers, _ = http_get(f"{worker.url}/agents/{examples[partition].decode()}")
+            if status != 200:
+                break
+            found.append(headers["X-Streamstats-Worker"])
+        if len(found) == partitions:
+            return found
+        time.sleep(0.5)
+    raise RuntimeError(f"could not learn every partition's owner from {worker.name}: {found}")
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    """What one wrk run reported."""
+
+    command: str
+    requests: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+    output: str
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _millis(text: str) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(options: Options, url: str, ids_file: Path) -> WrkResult:
+    """Load ``GET /agents/{random id from ids_file}`` with wrk and parse its report."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is missing: apt-get install -y wrk")
+    command = [
+        wrk,
+        f"-t{options.wrk_threads}",
+        f"-c{options.wrk_connections}",
+        f"-d{options.wrk_seconds}s",
+        "--latency",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        str(ids_file),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=options.wrk_seconds + 120, check=False
+    )
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{output}")
+    latency = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)$", output, re.MULTILINE))
+    requests = re.search(r"^\s+(\d+) requests in", output, re.MULTILINE)
+    rate = re.search(r"^Requests/sec:\s+([0-9.]+)", output, re.MULTILINE)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if not (latency and requests and rate):
+        raise RuntimeError(f"cannot read wrk's report:\n{output}")
+    shown = " ".join(["wrk", *command[1:6], "benchmarks/bench_scale.lua", url, "--", ids_file.name])
+    return WrkResult(
+        command=shown,
+        requests=int(requests.group(1)),
+        per_second=float(rate.group(1)),
+        p50_ms=_millis(latency["50"]),
+        p99_ms=_millis(latency["99"]),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(count) for count in errors.groups()) if errors else 0,
+        output=output,
+    )
+
+
+def timed_get(url: str, timeout: float = 600.0) -> tuple[float, int, int]:
+    """(seconds, status, body bytes) of one GET."""
+    started = time.perf_counter()
+    status, _, body = http_get(url, timeout=timeout)
+    return time.perf_counter() - started, status, len(body)
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Results:
+    """Every figure and check of a run."""
+
+    options: Options
+    seeded_events: int = 0
+    seeded_dead_letters: int = 0
+    chats: int = 0
+    agents: int = 0
+    build_seconds: float = 0.0
+    produce_seconds: float = 0.0
+    record_bytes: int = 0
+    segment_bytes: int | None = None
+    ready: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, tuple[int, int]] = field(default_factory=dict)
+    rocksdb_bytes: int = 0
+    wrk: dict[str, WrkResult] = field(default_factory=dict)
+    metrics_seconds: list[float] = field(default_factory=list)
+    list_seconds: float | None = None
+    list_bytes: int = 0
+    owners_before: list[str] = field(default_factory=list)
+    owners_after: list[str] = field(default_factory=list)
+    worker_urls: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def say(text: str) -> None:
+    """Progress on stderr; the report goes to stdout."""
+    print(f"[bench_scale {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def run(options: Options) -> Results:
+    """Seed, start, restart and load workers; stops them and deletes the topics at the end."""
+    results = Results(options)
+    scenario = Run(options)
+    say(f"app id {scenario.app_id}, scratch {scenario.scratch}")
+    try:
+        seeded = _seed(options, scenario, results)
+        _scenarios(options, scenario, results, seeded)
+    finally:
+        scenario.stop_all()
+        if not options.keep_topics:
+            deleted = asyncio.run(delete_topics(options.bootstrap, scenario.app_id))
+            say(f"deleted {len(deleted)} topics")
+        shutil.rmtree(scenario.scratch, ignore_errors=True)
+    return results
+
+
+def _seed(options: Options, scenario: Run, results: Results) -> Seeded:
+    say(f"folding a simulated day: {options.agents:,} agents, {options.chats:,} chats")
+    seeded = build_state(options)
+    results.seeded_events = seeded.events
+    results.seeded_dead_letters = seeded.dead_letters
+    results.chats, results.agents = len(seeded.chats), len(seeded.agents)
+    results.build_seconds = seeded.seconds
+    results.record_bytes = seeded.record_bytes
+    say(f"{seeded.events:,} events folded in {seeded.seconds:.0f} s; producing the changelogs")
+    results.produce_seconds = asyncio.run(produce_changelogs(options, scenario.app_id, seeded))
+    results.segment_bytes = log_segment_bytes(
+        options.kafka_log_dir / "kraft", changelog_topics(scenario.app_id)
+    )
+    return seeded
+
+
+def _scenarios(options: Options, scenario: Run, results: Results, seeded: Seeded) -> None:
+    keys = list(seeded.agents)
+    sample = random.Random(options.seed).sample(keys, min(options.samples, len(keys)))
+    all_ids = scenario.scratch / "agents-all.txt"
+    all_ids.write_bytes(b"\n".join(keys) + b"\n")
+
+    # (a) first start: the RocksDB tables are recovered from the changelogs.
+    say("worker A, RocksDB, first start")
+    first = scenario.worker("a").start()
+    results.ready["rocksdb_first"] = first.wait_ready(options.ready_timeout)
+    results.memory["rocksdb_first"] = first.memory()
+    results.problems += check_panels(first, seeded, sample)
+    say("wrk against the only worker")
+    results.wrk["one_worker"] = run_wrk(options, first.url, all_ids)
+    for _ in range(3):
+        seconds, status, _ = timed_get(f"{first.url}/metrics")
+        results.metrics_seconds.append(seconds)
+        if status != 200:
+            results.problems.append(f"GET /metrics answered {status}")
+    results.list_seconds, status, results.list_bytes = timed_get(f"{first.url}/agents")
+    if status != 200:
+        results.problems.append(f"GET /agents answered {status}")
+    first.stop()
+    results.rocksdb_bytes = tree_bytes(first.data_dir)
+
+    # (b) restart with the RocksDB data on disk.
+    say("worker A, RocksDB, restart")
+    again = first.start()
+    results.ready["rocksdb_restart"] = again.wait_ready(options.ready_timeout)
+    results.memory["rocksdb_restart"] = again.memory()
+    results.problems += check_panels(again, seeded, sample[:20])
+
+    # Two workers: B joins with an empty data dir; A keeps its RocksDB data.
+    say("worker B joins")
+    other = scenario.worker("b").start()
+    results.ready["second_worker_join"] = other.wait_ready(options.ready_timeout)
+    again.wait_ready(options.ready_timeout)
+    results.worker_urls = {"A": again.url, "B": other.url}
+    results.owners_before = owners(again, seeded, options.partitions)
+    own = {partition for partition, url in enumerate(results.owners_before) if url == again.url}
+    if not own or len(own) == options.partitions:
+        results.problems.append(
+            f"partitions not shared by the two workers: {results.owners_before}"
+        )
+    a_ids = scenario.scratch / "agents-owned-by-a.txt"
+    b_ids = scenario.scratch / "agents-owned-by-b.txt"
+    a_ids.write_bytes(
+        b"".join(key + b"\n" for key in keys if partition_for(key, options.partitions) in own)
+    )
+    b_ids.write_bytes(
+        b"".join(key + b"\n" for key in keys if partition_for(key, options.partitions) not in own)
+    )
+    say("wrk against A for A's agents, then for B's (routed)")
+    results.wrk["two_workers_owner"] = run_wrk(options, again.url, a_ids)
+    results.wrk["two_workers_routed"] = run_wrk(options, again.url, b_ids)
+    results.owners_after = owners(again, seeded, options.partitions)
+    if results.owners_after != results.owners_before:
+        results.problems.append(
+            f"ownership moved during the load: {results.owners_before} -> {results.owners_after}"
+        )
+    results.problems += check_panels(again, seeded, sample[:50])
+    again.stop()
+    other.stop()
+
+    # (c) the memory store recovers everything from the changelogs at every start.
+    say("worker M, memory store")
+    memory = scenario.worker("m", store="memory").start()
+    results.ready["memory"] = memory.wait_ready(options.ready_timeout)
+    results.memory["memory"] = memory.memory()
+    results.problems += check_panels(memory, seeded, sample[:20])
+    memory.stop()
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def checks(results: Results) -> list[str]:
+    """What must hold at any size: workers ready, panels equal to the fold, no failed request."""
+    failures = list(results.problems)
+    for name in ("rocksdb_first", "rocksdb_restart", "second_worker_join", "memory"):
+        if name not in results.ready:
+            failures.append(f"no readiness figure for {name}")
+    if results.agents != results.options.agents:
+        failures.append(f"{results.agents:,} agents folded, not {results.options.agents:,}")
+    for name, load in results.wrk.items():
+        if load.requests == 0 or load.non_2xx or load.socket_errors:
+            failures.append(
+                f"wrk {name}: {load.requests} requests, {load.non_2xx} non-2xx, "
+                f"{load.socket_errors} socket errors"
+            )
+    return failures
+
+
+def targets(results: Results) -> list[tuple[str, bool]]:
+    """The issue's targets, met or missed."""
+    met = []
+    restart = results.ready.get("rocksdb_restart")
+    met.append(("restart-to-ready with RocksDB < 10 s", restart is not None and restart < 10))
+    for name, label in (("one_worker", "owner"), ("two_workers_routed", "routed")):
+        load = results.wrk.get(name)
+        if load is not None:
+            met.append((f"{label}: ≥ 5,000 req/s", load.per_second >= 5000))
+            met.append((f"{label}: p99 < 10 ms", load.p99_ms < 10))
+    return met
+
+
+def _mib(value: int | None) -> str:
+    return "n/a" if value is None else f"{value / (1 << 20):,.0f} MiB"
+
+
+def report(results: Results) -> str:
+    """Markdown for BENCHMARKS.md."""
+    options = results.options
+    ready, memory = results.ready, results.memory
+    lines = [
+        "## 3. Scale and HTTP under load (issue #5)",
+        "",
+        f"Command: `{options.command}` ({platform.python_version()}, {os.cpu_count()} cores, "
+        f"Kafka at {options.bootstrap}, {options.partitions} partitions, "
+        f"run {datetime.now(UTC):%Y-%m-%d}).",
+        f"State: `streamstats simulate --seed {options.seed} --agents {options.agents} "
+        f"--chats {options.chats} --hours {HOURS:g}` ({results.seeded_events:,} events, "
+        f"{results.seeded_dead_letters} rejected) folded by the worker's own stages in "
+        f"{results.build_seconds:,.0f} s into {results.agents:,} agent and {results.chats:,} "
+        f"chat records, produced to the two changelog topics in {results.produce_seconds:,.1f} s "
+        "before the workers start.",
+        "",
+        "| what | figure | target |",
+        "|---|---:|---:|",
+        f"| changelog records (keys + values) | {_mib(results.record_bytes)} | |",
+        f"| changelog on the broker's disk (`.log` segments) | {_mib(results.segment_bytes)} | |",
+        f"| RocksDB data dir of one worker holding every partition | "
+        f"{_mib(results.rocksdb_bytes)} | |",
+    ]
+    labels = {
+        "rocksdb_first": "RocksDB, first start (recovery from the changelogs)",
+        "rocksdb_restart": "RocksDB, restart with its data on disk",
+        "second_worker_join": "second worker joining (empty data dir)",
+        "memory": "memory store (recovery from the changelogs)",
+    }
+    for name, label in labels.items():
+        if name in ready:
+            target = "< 10 s" if name == "rocksdb_restart" else ""
+            lines.append(f"| start to `/readyz` 200: {label} | {ready[name]:,.1f} s | {target} |")
+    for name, label in labels.items():
+        if name in memory:
+            rss, peak = memory[name]
+            lines.append(f"| worker RSS after ready: {label} | {_mib(rss)} (peak {_mib(peak)}) | |")
+    wrk_labels = {
+        "one_worker": "one worker owning every partition",
+        "two_workers_owner": "two workers, through A, agents A owns",
+        "two_workers_routed": "two workers, through A, agents B owns (routed)",
+    }
+    for name, label in wrk_labels.items():
+        load = results.wrk.get(name)
+        if load is None:
+            continue
+        lines.append(
+            f"| `GET /agents/{{id}}`, {label}: req/s, p50 / p99 | {load.per_second:,.0f} req/s, "
+            f"{load.p50_ms:.2f} / {load.p99_ms:.2f} ms ({load.non_2xx} non-2xx, "
+            f"{load.socket_errors} socket errors) | ≥ 5,000 req/s, p99 < 10 ms |"
+        )
+    if results.metrics_seconds:
+        shown = ", ".join(f"{seconds:.2f}" for seconds in results.metrics_seconds)
+        lines.append(f"| `GET /metrics` with {results.agents:,} agents (3 scrapes) | {shown} s | |")
+    if results.list_seconds is not None:
+        lines.append(
+            f"| `GET /agents` (every panel) | {results.list_seconds:,.2f} s, "
+            f"{_mib(results.list_bytes)} | |"
+        )
+    lines += ["", "wrk commands (ids files: one agent id a line; `bench_scale.lua` picks one at"]
+    lines.append("random per request):")
+    lines.append("")
+    for name, load in results.wrk.items():
+        lines.append(f"- {name}: `{load.command}` ({load.requests:,} requests)")
+    lines += ["", "Targets:"]
+    lines += [f"- {what}: {'met' if ok else '**missed**'}" for what, ok in targets(results)]
+    failures = checks(results)
+    lines += ["", "Checks: " + ("all passed" if not failures else "; ".join(failures))]
+    return "\n".join(lines)
+
+
+DEFAULTS = Options()
+
+
+def main() -> None:
+    """Parse arguments, run, print the report and the raw wrk outputs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=DEFAULTS.agents)
+    parser.add_argument("--chats", type=int, default=DEFAULTS.chats)
+    parser.add_argument("--partitions", type=int, default=DEFAULTS.partitions)
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    parser.add_argument("--wrk-seconds", type=int, default=DEFAULTS.wrk_seconds)
+    parser.add_argument("--wrk-threads", type=int, default=DEFAULTS.wrk_threads)
+    parser.add_argument("--wrk-connections", type=int, default=DEFAULTS.wrk_connections)
+    parser.add_argument("--kafka-log-dir", type=Path, default=DEFAULTS.kafka_log_dir)
+    parser.add_argument("--keep-topics", action="store_true", help="do not delete the topics")
+    args = parser.parse_args()
+    options = Options(
+        bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULTS.bootstrap),
+        agents=args.agents,
+        chats=args.chats,
+        partitions=args.partitions,
+        seed=args.seed,
+        wrk_seconds=args.wrk_seconds,
+        wrk_threads=args.wrk_threads,
+        wrk_connections=args.wrk_connections,
+        kafka_log_dir=args.kafka_log_dir,
+        keep_topics=args.keep_topics,
+    )
+    options = replace(
+        options, command="python " + " ".join(["benchmarks/bench_scale.py", *sys.argv[1:]])
+    )
+    results = run(options)
+    for name, load in results.wrk.items():
+        print(f"--- wrk {name}: {load.command}\n{load.output}", file=sys.stderr)
+    print(report(results))
+    if checks(results):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
