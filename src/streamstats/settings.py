@@ -63,8 +63,10 @@ class Settings:
     support_url: str = "https://beesender.com/support"
     """Where the panel's Support link leads (panel item 16)."""
     batch_window_ms: int = 50
-    """Longest wait for a batch to fill: bigger batches are cheaper per event, but the
-    wait adds to the delay before an event shows."""
+    """Longest a batch stays open after its first event: bigger batches are cheaper
+    per event, but the wait adds to the delay before an event shows."""
+    batch_idle_ms: int = 5
+    """A batch closes early when no event has come for this long."""
 
     @property
     def fold_config(self) -> FoldConfig:
@@ -123,6 +125,8 @@ class Settings:
             raise SettingsError("STREAMSTATS_PANEL_INTERVAL_MS must be at least 1")
         if self.batch_window_ms < 1:
             raise SettingsError("STREAMSTATS_BATCH_WINDOW_MS must be at least 1")
+        if self.batch_idle_ms < 1:
+            raise SettingsError("STREAMSTATS_BATCH_IDLE_MS must be at least 1")
 
 
 def _convert(name: str, raw: str, default: object) -> object:

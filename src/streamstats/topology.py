@@ -7,11 +7,12 @@ sends, dead letters and metrics.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
@@ -132,6 +133,51 @@ class Incoming(NamedTuple):
 
 def _ignore(key: bytes, record: Any, partition: int) -> None:
     pass
+
+
+async def arrived_batches(
+    stream: StreamT[bytes], size: int, window: float, idle: float
+) -> AsyncIterator[list[EventT[bytes]]]:
+    """The stream's events in batches; the caller acks them after each batch.
+
+    A batch ends at ``size`` events, ``window`` seconds after its first event, or
+    when no event has come for ``idle`` seconds. A backlog is folded in big batches
+    (few table writes per event); a trickle is folded as it comes.
+    """
+    manual = stream.noack()  # type: ignore[attr-defined]
+    events = manual.events().__aiter__()
+    loop = asyncio.get_running_loop()
+    batch: list[EventT[bytes]] = []
+    closes = 0.0
+    upcoming: asyncio.Future[EventT[bytes]] | None = None
+    try:
+        while True:
+            if upcoming is None:
+                upcoming = asyncio.ensure_future(events.__anext__())
+            if batch:
+                # Waiting is bounded also because a rebalance waits for this batch's acks.
+                wait = min(idle, closes - loop.time())
+                done = (await asyncio.wait({upcoming}, timeout=wait))[0] if wait > 0 else ()
+                if not done:
+                    yield batch
+                    batch = []
+                    continue
+            try:
+                event = await upcoming
+            except StopAsyncIteration:
+                break
+            upcoming = None
+            if not batch:
+                closes = loop.time() + window
+            batch.append(event)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+    finally:
+        if upcoming is not None:
+            upcoming.cancel()
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -337,8 +383,11 @@ def build_topology(settings: Settings) -> Topology:
         Records are decoded once per batch and encoded once per key, and the
         changelog gets one write per key instead of one per event.
         """
-        batches = stream.take_events(  # type: ignore[attr-defined]
-            settings.batch_size, within=settings.batch_window_ms / 1000
+        batches = arrived_batches(
+            stream,
+            settings.batch_size,
+            settings.batch_window_ms / 1000,
+            settings.batch_idle_ms / 1000,
         )
         async for events in batches:
             records: dict[bytes, Any] = {}
@@ -359,13 +408,15 @@ def build_topology(settings: Settings) -> Topology:
             if changes:
                 await send_changes(changes)
             for key, record in records.items():
-                # take_events leaves the "current event" unset; the table needs it to know
-                # the partition (changelog and store) the write belongs to.
+                # The table reads the partition (changelog and store) a write belongs to
+                # from the "current event", which is the batch's last one, if any.
                 event = last_event[key]
                 _current_event.set(weakref.ref(event))
                 table[key] = encode(record)
                 written(key, record, event.message.partition)
             _current_event.set(None)
+            for event in events:
+                await stream.ack(event)
 
     fold = fold_in_batches if settings.batch_size > 1 else fold_one_by_one
 

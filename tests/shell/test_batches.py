@@ -1,0 +1,51 @@
+"""How the worker cuts a stream into batches (topology.arrived_batches)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from streamstats.topology import arrived_batches
+
+
+class ScriptedStream:
+    """A stand-in for a Faust stream: events after given pauses (seconds)."""
+
+    def __init__(self, script: list[tuple[float, str]]) -> None:
+        self.script = script
+
+    def noack(self) -> ScriptedStream:
+        return self
+
+    async def events(self) -> AsyncIterator[str]:
+        for pause, event in self.script:
+            await asyncio.sleep(pause)
+            yield event
+
+
+async def batches(script: list[tuple[float, str]], **limits: Any) -> list[list[str]]:
+    found = arrived_batches(ScriptedStream(script), **limits)  # type: ignore[arg-type]
+    return [list(batch) async for batch in found]
+
+
+@pytest.mark.asyncio
+async def test_a_batch_closes_when_the_stream_goes_quiet() -> None:
+    script = [(0, "a"), (0, "b"), (0.2, "c"), (0, "d")]
+    assert await batches(script, size=100, window=5.0, idle=0.05) == [["a", "b"], ["c", "d"]]
+
+
+@pytest.mark.asyncio
+async def test_a_batch_holds_at_most_size_events() -> None:
+    script = [(0, str(number)) for number in range(5)]
+    assert await batches(script, size=2, window=5.0, idle=0.5) == [["0", "1"], ["2", "3"], ["4"]]
+
+
+@pytest.mark.asyncio
+async def test_a_steady_trickle_is_cut_by_the_window() -> None:
+    script = [(0.03, str(number)) for number in range(10)]
+    found = await batches(script, size=100, window=0.1, idle=0.5)
+    assert [event for batch in found for event in batch] == [str(n) for n in range(10)]
+    assert 2 <= len(found) < 10
