@@ -141,14 +141,16 @@ async def arrived_batches(
     """The stream's events in batches; the caller acks them after each batch.
 
     A batch ends at ``size`` events, ``window`` seconds after its first event, or
-    when no event has come for ``idle`` seconds. A backlog is folded in big batches
-    (few table writes per event); a trickle is folded as it comes.
+    when no event has come for ``idle`` seconds while the stream is caught up (its
+    last event was produced less than ``window`` ago). A backlog is folded in big
+    batches (few table writes per event); a trickle is folded as it comes.
     """
     manual = stream.noack()  # type: ignore[attr-defined]
     events = manual.events().__aiter__()
     loop = asyncio.get_running_loop()
     batch: list[EventT[bytes]] = []
     closes = 0.0
+    behind = False
     upcoming: asyncio.Future[EventT[bytes]] | None = None
     try:
         while True:
@@ -156,7 +158,7 @@ async def arrived_batches(
                 upcoming = asyncio.ensure_future(events.__anext__())
             if batch:
                 # Waiting is bounded also because a rebalance waits for this batch's acks.
-                wait = min(idle, closes - loop.time())
+                wait = closes - loop.time() if behind else min(idle, closes - loop.time())
                 done = (await asyncio.wait({upcoming}, timeout=wait))[0] if wait > 0 else ()
                 if not done:
                     yield batch
@@ -170,6 +172,8 @@ async def arrived_batches(
             if not batch:
                 closes = loop.time() + window
             batch.append(event)
+            # Producer time: a clock skew between hosts only shifts batch sizes.
+            behind = time.time() - event.message.timestamp > window
             if len(batch) >= size:
                 yield batch
                 batch = []

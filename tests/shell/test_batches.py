@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,23 +14,28 @@ from streamstats.topology import arrived_batches
 
 
 class ScriptedStream:
-    """A stand-in for a Faust stream: events after given pauses (seconds)."""
+    """A stand-in for a Faust stream: events after given pauses (seconds), produced
+    ``age`` seconds before they arrive."""
 
-    def __init__(self, script: list[tuple[float, str]]) -> None:
+    def __init__(self, script: list[tuple[float, str]], age: float) -> None:
         self.script = script
+        self.age = age
 
     def noack(self) -> ScriptedStream:
         return self
 
-    async def events(self) -> AsyncIterator[str]:
-        for pause, event in self.script:
+    async def events(self) -> AsyncIterator[SimpleNamespace]:
+        for pause, name in self.script:
             await asyncio.sleep(pause)
-            yield event
+            message = SimpleNamespace(timestamp=time.time() - self.age)
+            yield SimpleNamespace(name=name, message=message)
 
 
-async def batches(script: list[tuple[float, str]], **limits: Any) -> list[list[str]]:
-    found = arrived_batches(ScriptedStream(script), **limits)  # type: ignore[arg-type]
-    return [list(batch) async for batch in found]
+async def batches(
+    script: list[tuple[float, str]], age: float = 0.0, **limits: Any
+) -> list[list[str]]:
+    found = arrived_batches(ScriptedStream(script, age), **limits)  # type: ignore[arg-type]
+    return [[event.name for event in batch] async for batch in found]
 
 
 @pytest.mark.asyncio
@@ -49,3 +56,10 @@ async def test_a_steady_trickle_is_cut_by_the_window() -> None:
     found = await batches(script, size=100, window=0.1, idle=0.5)
     assert [event for batch in found for event in batch] == [str(n) for n in range(10)]
     assert 2 <= len(found) < 10
+
+
+@pytest.mark.asyncio
+async def test_behind_the_stream_a_batch_waits_out_its_window_despite_pauses() -> None:
+    script = [(0, "a"), (0.05, "b"), (0.3, "c")]
+    found = await batches(script, age=60.0, size=100, window=0.2, idle=0.01)
+    assert found == [["a", "b"], ["c"]]
