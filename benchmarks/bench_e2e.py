@@ -19,15 +19,10 @@ import asyncio
 import os
 import platform
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from itertools import islice
@@ -36,110 +31,42 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 
+try:
+    from benchmarks.harness import Worker, bootstrap, fresh_settings
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
+    from harness import Worker, bootstrap, fresh_settings  # type: ignore[no-redef]
 from streamstats.kafka import ensure_topics, publish_lines
 from streamstats.settings import Settings
 from streamstats.simulate import simulate_lines
 
-ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 METRIC = re.compile(r"^(streamstats_[a-z_]+_total)(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE)
 
 
-def bootstrap() -> str:
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-    started = subprocess.run(
-        ["bash", str(ROOT / "deploy/local-kafka/kafka.sh"), "start"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return started.stdout.strip().split("=", 1)[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def fresh_settings(servers: str, partitions: int, batch_size: int, window_ms: int = 50) -> Settings:
-    run = f"bench{uuid.uuid4().hex[:8]}"
-    return Settings(
-        bootstrap_servers=servers,
-        app_id=run,
-        partitions=partitions,
-        status_topic=f"{run}.agent-status",
-        chat_topic=f"{run}.chat-events",
-        dead_letter_topic=f"{run}.dead-letter",
-        panels_topic=f"{run}.agent-panels",
-        batch_size=batch_size,
-        batch_window_ms=window_ms,
-        auth="off",
-        web_port=free_port(),
-        log_level="warning",
-    )
-
-
-class WorkerProcess:
-    def __init__(self, settings: Settings, data_dir: Path) -> None:
-        env = dict(os.environ)
-        for field in Settings.__dataclass_fields__:
-            env[f"STREAMSTATS_{field.upper()}"] = str(getattr(settings, field))
-        env["STREAMSTATS_DATA_DIR"] = str(data_dir)
-        self.url = settings.web_url
-        self.log = data_dir.with_suffix(".log")
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamstats", "worker"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def get(self, path: str) -> bytes | None:
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as answer:
-                body: bytes = answer.read()
-                return body
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
-
-    def wait_ready(self) -> float:
-        while self.get("/readyz") is None:
-            if self.process.poll() is not None:
-                raise SystemExit(f"worker died:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.05)
-        return time.monotonic()
-
-    def counters(self) -> dict[str, float]:
-        text = (self.get("/metrics") or b"").decode()
-        totals: dict[str, float] = {}
-        for name, value in METRIC.findall(text):
-            totals[name] = totals.get(name, 0.0) + float(value)
-        return totals
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+def counters(worker: Worker) -> dict[str, float]:
+    """The worker's counters, summed over their labels."""
+    text = (worker.get("/metrics") or b"").decode()
+    totals: dict[str, float] = {}
+    for name, value in METRIC.findall(text):
+        totals[name] = totals.get(name, 0.0) + float(value)
+    return totals
 
 
 def throughput(
     servers: str, lines: list[bytes], partitions: int, batch_size: int, window_ms: int = 50
 ) -> float:
-    settings = fresh_settings(servers, partitions, batch_size, window_ms)
+    settings = fresh_settings(
+        "bench", servers, partitions, batch_size=batch_size, batch_window_ms=window_ms
+    )
     asyncio.run(ensure_topics(settings))
     asyncio.run(publish_lines(settings, lines))
     with tempfile.TemporaryDirectory() as scratch:
-        worker = WorkerProcess(settings, Path(scratch) / "data")
+        worker = Worker(settings, Path(scratch))
         try:
-            ready = worker.wait_ready()
+            worker.wait_ready()
+            ready = time.monotonic()
             while True:
-                seen = worker.counters()
+                seen = counters(worker)
                 inputs = (
                     seen.get("streamstats_events_applied_total", 0)
                     + seen.get("streamstats_events_invalid_total", 0)
@@ -157,10 +84,10 @@ def throughput(
 def freshness(
     servers: str, lines: list[bytes], partitions: int, rate: float, probes: int
 ) -> list[float]:
-    settings = fresh_settings(servers, partitions, 2000)
+    settings = fresh_settings("bench", servers, partitions)
     asyncio.run(ensure_topics(settings))
     with tempfile.TemporaryDirectory() as scratch:
-        worker = WorkerProcess(settings, Path(scratch) / "data")
+        worker = Worker(settings, Path(scratch))
         try:
             worker.wait_ready()
             stop = threading.Event()
@@ -199,7 +126,7 @@ async def steady(
         await producer.stop()
 
 
-async def probe(settings: Settings, worker: WorkerProcess, count: int) -> list[float]:
+async def probe(settings: Settings, worker: Worker, count: int) -> list[float]:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
     await producer.start()
     delays = []

@@ -1,8 +1,8 @@
 """The Faust topology: topics, tables and the two stream agents.
 
-This is the only module that imports Faust. Each agent reads one message at a
-time, asks its stage (``stages.py``) what to do, and does the I/O: table write,
-sends, dead letters and metrics.
+This is the only module that imports Faust. Each agent takes its input in
+batches, asks its stage (``stages.py``) what to do with each message, and does
+the I/O: one table write per key per batch, sends, dead letters and metrics.
 """
 
 from __future__ import annotations
