@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 ROUTED_HEADER: Final = "X-Streamstats-Routed"
 HEARTBEAT_SECONDS: Final = 15.0
 STATUSES: Final = ("online", "offline", "paused")
+PANELS_PER_SLICE: Final = 500
+"""Panels built between two yields to the event loop in a list of agents."""
 
 
 class StatusRequest(BaseModel):
@@ -181,9 +183,17 @@ class _Api:
             if partition_for(key, partitions) in mine:
                 yield decode_agent_record(stored).agent
 
-    def local_panels(self, now: int, status: str | None) -> list[Panel]:
-        panels = (view(agent, now) for agent in self.owned_agents())
-        return [panel for panel in panels if status in (None, panel["status"]["current"])]
+    async def local_panels(self, now: int, status: str | None) -> list[Panel]:
+        """Panels of the agents this worker owns, built in slices so that a big table
+        does not hold up the fold and other requests (100,000 agents take seconds)."""
+        panels: list[Panel] = []
+        for count, agent in enumerate(self.owned_agents(), start=1):
+            panel = view(agent, now)
+            if status in (None, panel["status"]["current"]):
+                panels.append(panel)
+            if count % PANELS_PER_SLICE == 0:
+                await asyncio.sleep(0)
+        return panels
 
     async def agent(self, request: Request, agent_id: str) -> web.Response:
         self.require_agent(request, agent_id)
@@ -220,7 +230,10 @@ class _Api:
             return _error(400, f"at: {error}")
         if not self.topology.ready():
             return self.unavailable()
-        panels = self.local_panels(now, status)
+        generation = self.app.rebalancing_count
+        panels = await self.local_panels(now, status)
+        if generation != self.app.rebalancing_count or not self.topology.ready():
+            return self.unavailable()  # partitions moved while the panels were built
         if ROUTED_HEADER not in request.headers:
             mine = str(self.app.conf.canonical_url)
             others = [url for url in self.app.router.table_metadata(self.table.name) if url != mine]
