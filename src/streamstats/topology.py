@@ -1,26 +1,27 @@
-"""The Faust topology: topics, tables and the two stream agents.
+"""The Faust topology: topics, tables, and how input reaches the stages.
 
-This is the only module that imports Faust. Each agent takes its input in
-batches, asks its stage (``stages.py``) what to do with each message, and does
-the I/O: one table write per key per batch, sends, dead letters and metrics.
+Each fetch of input (``intake.py``) is folded in one pass: the stages
+(``stages.py``) say what to do with each message, and this module does the I/O:
+one table write per key per fetch, sends, dead letters and metrics. With
+``batch_size=1`` plain Faust agents do the same event by event.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 import faust
 import orjson
 from faust.streams import _current_event
-from faust.types import EventT, StreamT
+from faust.types import TP, Message, StreamT
 
+from .intake import Intake, IntakeTransport
 from .kafka import read_offsets
 from .metrics import Metrics
 from .panels import PanelFeed
@@ -124,64 +125,14 @@ class Incoming(NamedTuple):
     value: bytes
 
     @classmethod
-    def of(cls, event: EventT[bytes]) -> Incoming:
-        message = event.message
+    def of(cls, message: Message) -> Incoming:
         return cls(
-            message.topic, message.partition, message.offset, event.key, message.value or b""
+            message.topic, message.partition, message.offset, message.key, message.value or b""
         )
 
 
 def _ignore(key: bytes, record: Any, partition: int) -> None:
     pass
-
-
-async def arrived_batches(
-    stream: StreamT[bytes], size: int, window: float, idle: float
-) -> AsyncIterator[list[EventT[bytes]]]:
-    """The stream's events in batches; the caller acks them after each batch.
-
-    A batch ends at ``size`` events, ``window`` seconds after its first event, or
-    when no event has come for ``idle`` seconds while the stream is caught up (its
-    last event was produced less than ``window`` ago). A backlog is folded in big
-    batches (few table writes per event); a trickle is folded as it comes.
-    """
-    manual = stream.noack()  # type: ignore[attr-defined]
-    events = manual.events().__aiter__()
-    loop = asyncio.get_running_loop()
-    batch: list[EventT[bytes]] = []
-    closes = 0.0
-    behind = False
-    upcoming: asyncio.Future[EventT[bytes]] | None = None
-    try:
-        while True:
-            if upcoming is None:
-                upcoming = asyncio.ensure_future(events.__anext__())
-            if batch:
-                # Waiting is bounded also because a rebalance waits for this batch's acks.
-                wait = closes - loop.time() if behind else min(idle, closes - loop.time())
-                done = (await asyncio.wait({upcoming}, timeout=wait))[0] if wait > 0 else ()
-                if not done:
-                    yield batch
-                    batch = []
-                    continue
-            try:
-                event = await upcoming
-            except StopAsyncIteration:
-                break
-            upcoming = None
-            if not batch:
-                closes = loop.time() + window
-            batch.append(event)
-            # Producer time: a clock skew between hosts only shifts batch sizes.
-            behind = time.time() - event.message.timestamp > window
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-    finally:
-        if upcoming is not None:
-            upcoming.cancel()
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -199,6 +150,8 @@ def _faust_app(settings: Settings) -> faust.App:
         autodiscover=False,
         consumer_auto_offset_reset="earliest",
         stream_buffer_maxsize=16384,
+        # A fetch is folded as one batch: up to this many messages when behind.
+        broker_max_poll_records=settings.batch_size if settings.batch_size > 1 else None,
         web_tables_enabled=False,
         producer_acks=-1,
         cython_optimizations=True,
@@ -211,6 +164,10 @@ def _faust_app(settings: Settings) -> faust.App:
 def build_topology(settings: Settings) -> Topology:
     """Define the app, its topics, tables and agents for ``settings``."""
     app = _faust_app(settings)
+    # Before anything asks the app for its transport: the consumer it makes hands input
+    # over in whole fetches once the intake is set below.
+    transport = IntakeTransport(app.conf.broker_consumer, app)
+    app.transport = transport
     metrics = Metrics()
     partitions = settings.partitions
 
@@ -325,9 +282,8 @@ def build_topology(settings: Settings) -> Topology:
     async def keep_watching(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
         watch.keep_only({(tp.topic, tp.partition) for tp in assigned})
 
-    async def with_skipped(event: EventT[bytes]) -> list[Incoming]:
-        """The message, after any messages Faust skipped right before it on its partition."""
-        message = Incoming.of(event)
+    async def with_skipped(message: Incoming) -> list[Incoming]:
+        """The message, after any messages the consumer skipped right before it."""
         hole = watch.skipped(message.topic, message.partition, message.offset)
         if hole is None:
             return [message]
@@ -364,7 +320,7 @@ def build_topology(settings: Settings) -> Topology:
     ) -> None:
         """The plain way: read, fold and write the table for every single event."""
         async for event in stream.events():
-            for message in await with_skipped(event):
+            for message in await with_skipped(Incoming.of(event.message)):
                 step = step_for(stored(table, message.key, decode), message)
                 if await emit(message, step, stage):
                     assert message.key is not None
@@ -373,8 +329,8 @@ def build_topology(settings: Settings) -> Topology:
                     table[message.key] = encode(step.record)
                     written(message.key, step.record, message.partition)
 
-    async def fold_in_batches(
-        stream: StreamT[bytes],
+    async def fold_fetched(
+        messages: list[Message],
         table: Any,
         decode: Any,
         encode: Any,
@@ -382,65 +338,93 @@ def build_topology(settings: Settings) -> Topology:
         stage: str,
         written: Callable[[bytes, Any, int], None],
     ) -> None:
-        """Fold a batch of events, then write each changed key once.
+        """Fold fetched messages of one stage, then write each changed key once.
 
-        Records are decoded once per batch and encoded once per key, and the
+        Records are decoded once per fetch and encoded once per key, and the
         changelog gets one write per key instead of one per event.
         """
-        batches = arrived_batches(
-            stream,
-            settings.batch_size,
-            settings.batch_window_ms / 1000,
-            settings.batch_idle_ms / 1000,
-        )
-        async for events in batches:
-            records: dict[bytes, Any] = {}
-            last_event: dict[bytes, EventT[bytes]] = {}
-            changes: list[SourcedChange] = []
-            for event in events:
-                for message in await with_skipped(event):
-                    key = message.key
-                    record = records[key] if key in records else stored(table, key, decode)
-                    step = step_for(record, message)
-                    if await emit(message, step, stage):
-                        assert key is not None
-                        records[key] = step.record
-                        # An event of the same partition: the table reads the partition
-                        # to write to from the event being processed.
-                        last_event[key] = event
-                        changes.extend(step.sends)
-            if changes:
-                await send_changes(changes)
-            for key, record in records.items():
-                # The table reads the partition (changelog and store) a write belongs to
-                # from the "current event", which is the batch's last one, if any.
-                event = last_event[key]
-                _current_event.set(weakref.ref(event))
-                table[key] = encode(record)
-                written(key, record, event.message.partition)
-            _current_event.set(None)
-            for event in events:
-                await stream.ack(event)
+        records: dict[bytes, Any] = {}
+        writer: dict[bytes, Message] = {}
+        changes: list[SourcedChange] = []
+        for fetched in messages:
+            for message in await with_skipped(Incoming.of(fetched)):
+                key = message.key
+                record = records[key] if key in records else stored(table, key, decode)
+                step = step_for(record, message)
+                if await emit(message, step, stage):
+                    assert key is not None
+                    records[key] = step.record
+                    writer[key] = fetched
+                    changes.extend(step.sends)
+        if changes:
+            await send_changes(changes)
+        # The table takes the partition a write belongs to (its store and changelog
+        # partition) from the "current event": one per source partition will do.
+        events: dict[TP, faust.Event] = {}
+        for key, record in records.items():
+            fetched = writer[key]
+            event = events.get(fetched.tp)
+            if event is None:
+                event = events[fetched.tp] = faust.Event(app, key, None, None, fetched)
+            _current_event.set(weakref.ref(event))
+            table[key] = encode(record)
+            written(key, record, fetched.partition)
+        _current_event.set(None)
 
-    fold = fold_in_batches if settings.batch_size > 1 else fold_one_by_one
+    async def fold_fetch(messages: list[Message]) -> None:
+        """One fetch: chat events first (their changes go out), then the agent inputs."""
+        chat_messages = [m for m in messages if m.topic == settings.chat_topic]
+        agent_messages = [m for m in messages if m.topic != settings.chat_topic]
+        if chat_messages:
+            await fold_fetched(
+                chat_messages,
+                chats,
+                decode_chat_record,
+                encode_chat_record,
+                chat_step,
+                "chat",
+                _ignore,
+            )
+        if agent_messages:
+            await fold_fetched(
+                agent_messages,
+                agents,
+                decode_agent_record,
+                encode_agent_record,
+                agent_step,
+                "agent",
+                topology.agent_written,
+            )
+        ack = app.consumer.ack
+        for message in messages:
+            ack(message)
 
-    @app.agent(chat_topic, concurrency=1)
-    async def fold_chats(stream: StreamT[bytes]) -> None:
-        await fold(
-            stream, chats, decode_chat_record, encode_chat_record, chat_step, "chat", _ignore
+    if settings.batch_size > 1:
+        transport.intake = Intake(
+            frozenset((settings.status_topic, settings.chat_topic, settings.changes_topic)),
+            fold_fetch,
         )
+        for topic in (chat_topic, agent_inputs):
+            app.topics.add(topic)
+    else:
 
-    @app.agent(agent_inputs, concurrency=1)
-    async def fold_agents(stream: StreamT[bytes]) -> None:
-        await fold(
-            stream,
-            agents,
-            decode_agent_record,
-            encode_agent_record,
-            agent_step,
-            "agent",
-            topology.agent_written,
-        )
+        @app.agent(chat_topic, concurrency=1)
+        async def fold_chats(stream: StreamT[bytes]) -> None:
+            await fold_one_by_one(
+                stream, chats, decode_chat_record, encode_chat_record, chat_step, "chat", _ignore
+            )
+
+        @app.agent(agent_inputs, concurrency=1)
+        async def fold_agents(stream: StreamT[bytes]) -> None:
+            await fold_one_by_one(
+                stream,
+                agents,
+                decode_agent_record,
+                encode_agent_record,
+                agent_step,
+                "agent",
+                topology.agent_written,
+            )
 
     @app.timer(interval=settings.panel_interval_ms / 1000)  # type: ignore[untyped-decorator]
     async def publish_panels() -> None:

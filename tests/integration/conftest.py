@@ -198,7 +198,11 @@ class Deployment:
     workers: list[Worker] = field(default_factory=list)
 
     def worker(
-        self, name: str = "w1", store: str = "rocksdb", jwt_secret: str | None = None
+        self,
+        name: str = "w1",
+        store: str = "rocksdb",
+        jwt_secret: str | None = None,
+        batch_size: int = 2000,
     ) -> Worker:
         """A worker of this deployment; access control only when given a secret."""
         port = free_port()
@@ -220,6 +224,7 @@ class Deployment:
             "STREAMSTATS_LOG_LEVEL": "info",
             "STREAMSTATS_AUTH": "off" if jwt_secret is None else "on",
             "STREAMSTATS_JWT_SECRET": jwt_secret or "",
+            "STREAMSTATS_BATCH_SIZE": str(batch_size),
         }
         settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("STREAMSTATS_")})
         worker = Worker(settings, env, self.tmp_path / name / "worker.log")

@@ -80,6 +80,15 @@ def test_a_simulated_stream_through_both_topics_equals_replay(deployment: Deploy
     assert headers["X-Streamstats-Recovering"] == "false"
 
 
+def test_the_event_by_event_baseline_worker_also_equals_replay(deployment: Deployment) -> None:
+    # STREAMSTATS_BATCH_SIZE=1: plain Faust agents, the benchmarks' naive baseline.
+    lines = simulated(seed=12, agents=10, hours=6)
+    worker = deployment.worker(batch_size=1).start()
+    worker.wait_ready()
+    deployment.publish(shuffled_across_topics(lines, seed=4))
+    wait_until_replayed(worker, lines)
+
+
 def test_events_published_by_kcat_give_the_same_projection(deployment: Deployment) -> None:
     kcat = shutil.which("kcat")
     assert kcat is not None, "install Debian's kcat package (the CI script does)"
