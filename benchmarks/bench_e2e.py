@@ -20,10 +20,13 @@ import os
 import platform
 import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -52,7 +55,13 @@ def counters(worker: Worker) -> dict[str, float]:
     return totals
 
 
-def throughput(servers: str, lines: list[bytes], partitions: int, batch_size: int) -> float:
+def throughput(
+    servers: str,
+    lines: list[bytes],
+    partitions: int,
+    batch_size: int,
+    profile: Path | None = None,
+) -> float:
     settings = fresh_settings("bench", servers, partitions, batch_size=batch_size)
     asyncio.run(ensure_topics(settings))
     asyncio.run(publish_lines(settings, lines))
@@ -61,6 +70,9 @@ def throughput(servers: str, lines: list[bytes], partitions: int, batch_size: in
         try:
             worker.wait_ready()
             ready = time.monotonic()
+            cpu_at_ready = worker.cpu_seconds()
+            if profile is not None:
+                sampler = start_profile(worker, profile)
             while True:
                 seen = counters(worker)
                 inputs = (
@@ -71,10 +83,68 @@ def throughput(servers: str, lines: list[bytes], partitions: int, batch_size: in
                 sent = seen.get("streamstats_agent_changes_sent_total", 0)
                 received = seen.get("streamstats_agent_changes_received_total", 0)
                 if inputs >= len(lines) and received >= sent:
-                    return len(lines) / (time.monotonic() - ready)
+                    elapsed = time.monotonic() - ready
+                    rate = len(lines) / elapsed
+                    cpu = worker.cpu_seconds() - cpu_at_ready
+                    print(
+                        f"  (batch size {batch_size}: {elapsed:.1f} s, worker CPU {cpu:.1f} s "
+                        f"= {cpu / elapsed:.0%} of one core)"
+                    )
+                    if profile is not None:
+                        sampler.wait()
+                    return rate
                 time.sleep(0.25)
         finally:
             worker.stop()
+
+
+PROFILE_SECONDS = 15
+
+
+def start_profile(worker: Worker, output: Path) -> subprocess.Popen[bytes]:
+    """Sample the worker's stacks with py-spy for ``PROFILE_SECONDS`` (collapsed format)."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(worker.process.pid),
+            "--duration",
+            str(PROFILE_SECONDS),
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def profile_summary(collapsed: Path, top: int = 25) -> str:
+    """Share of samples in which each function is on the stack, and the leaf functions."""
+    inclusive: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        count = int(count_text)
+        frames = [
+            frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1].split(":")[0]
+            for frame in stack.split(";")
+        ]
+        total += count
+        leaves[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
+    rows = [f"{total:,} samples; on the stack:"]
+    rows += [f"  {n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(top)]
+    rows.append("leaf (self) time:")
+    rows += [f"  {n / total:6.1%}  {frame}" for frame, n in leaves.most_common(top)]
+    return "\n".join(rows)
 
 
 def freshness(
@@ -166,6 +236,12 @@ def main() -> None:
     parser.add_argument(
         "--freshness-only", action="store_true", help="skip the two throughput runs"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help=f"write py-spy samples of the batched worker's first {PROFILE_SECONDS} s "
+        "to this file and print where the time goes",
+    )
     args = parser.parse_args()
 
     servers = bootstrap()
@@ -181,8 +257,10 @@ def main() -> None:
         f"{platform.python_version()}, {os.cpu_count()} cores, Kafka at {servers}"
     )
     if not args.freshness_only:
-        batched = throughput(servers, lines, args.partitions, 2000)
+        batched = throughput(servers, lines, args.partitions, 2000, args.profile)
         print(f"worker (fetches of ≤2000)       {batched:>10,.0f} events/s")
+        if args.profile is not None:
+            print(profile_summary(args.profile))
         naive_lines = lines[: args.naive_events] if args.naive_events else lines
         naive = throughput(servers, naive_lines, args.partitions, 1)
         print(

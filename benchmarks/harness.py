@@ -115,6 +115,11 @@ class Worker:
         found = re.search(r"^VmRSS:\s+(\d+) kB$", status, re.MULTILINE)
         return int(found.group(1)) / 1024 if found else None
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of the worker's output."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -13,6 +13,7 @@ other topics take Faust's usual path.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -74,11 +75,17 @@ class IntakeConsumer(faust_aiokafka.Consumer):
         buffered = self._buffered_partitions
         acks_enabled_for = self.app.topics.acks_enabled_for
         to_message = self._to_message
+        # In flight until acked: a rebalance waits for these (Consumer.wait_empty). Added
+        # directly: track_message also runs Faust's per-message sensors (~5 % of the time).
+        in_flight = self._unacked_messages
+        monitor = self.app.monitor
         batch: list[Message] = []
         for tp, tp_records in records.items():
             if active is not None and tp not in active and tp not in buffered:
                 continue
-            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            monitor.track_tp_end_offset(tp, self.highwater(tp))
+            # What Faust's stall check reads to tell a working stream from a stuck one.
+            monitor.stream_inbound_time[tp] = time.monotonic()
             for record in tp_records:
                 # A rebalance under way: leave the rest unread; it is fetched again.
                 if not self.flow_active or self.app.consumer_generation_id != generation:
@@ -93,7 +100,7 @@ class IntakeConsumer(faust_aiokafka.Consumer):
                     await self._add_gap(tp, last + 1, offset)
                 message = to_message(tp, record)
                 if tp.topic in topics:
-                    self.track_message(message)
+                    in_flight.add(message)
                     batch.append(message)
                 else:
                     await self.callback(message)

@@ -8,12 +8,14 @@ one table write per key per fetch, sends, dead letters and metrics. With
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final, NamedTuple
 
 import faust
@@ -220,6 +222,9 @@ def build_topology(settings: Settings) -> Topology:
             ],
         )
 
+    applied_counters: dict[str, Any] = {}
+    delays = {stage: metrics.processing_delay.labels(stage) for stage in ("chat", "agent")}
+
     def account(step: Step, stage: str) -> None:
         if step.replayed:
             metrics.events_replayed.labels(stage).inc()
@@ -227,11 +232,15 @@ def build_topology(settings: Settings) -> Topology:
             metrics.events_unknown.inc()
         if step.late:
             metrics.late_status_events.inc()
-        if step.applied_type is not None:
-            metrics.events_applied.labels(step.applied_type).inc()
+        applied = step.applied_type
+        if applied is not None:
+            counter = applied_counters.get(applied)
+            if counter is None:
+                counter = applied_counters[applied] = metrics.events_applied.labels(applied)
+            counter.inc()
         if step.event_at is not None:
             at = step.event_at / 1_000_000
-            metrics.processing_delay.labels(stage).observe(max(0.0, time.time() - at))
+            delays[stage].observe(max(0.0, time.time() - at))
             if topology.last_event_at is None or at > topology.last_event_at:
                 topology.last_event_at = at
 
@@ -243,15 +252,14 @@ def build_topology(settings: Settings) -> Topology:
         account(step, stage)
         return step.record is not None
 
-    async def send_changes(changes: list[SourcedChange]) -> None:
-        """Send changes to the agent stage, one message per agent."""
+    async def send_changes(changes: list[SourcedChange]) -> list[Awaitable[Any]]:
+        """Send changes to the agent stage, one message per agent; the delivery futures."""
         by_agent: dict[str, list[SourcedChange]] = {}
         for sourced in changes:
             by_agent.setdefault(sourced[2].agent_id, []).append(sourced)
-        # Straight to the Kafka producer: Faust's Topic.send costs ~150 µs a message. The
-        # source offsets are committed only after a producer flush, so nothing is lost.
+        # Straight to the Kafka producer: Faust's Topic.send costs ~150 µs a message.
         send = app.producer.send
-        for agent_id, items in by_agent.items():
+        deliveries = [
             await send(
                 settings.changes_topic,
                 key=agent_id.encode(),
@@ -260,7 +268,10 @@ def build_topology(settings: Settings) -> Topology:
                 timestamp=None,
                 headers=None,
             )
+            for agent_id, items in by_agent.items()
+        ]
         metrics.changes_sent.inc(len(changes))
+        return deliveries
 
     def chat_step(record: ChatRecord | None, message: Incoming) -> Step:
         return chat_stage.handle(
@@ -287,6 +298,9 @@ def build_topology(settings: Settings) -> Topology:
         hole = watch.skipped(message.topic, message.partition, message.offset)
         if hole is None:
             return [message]
+        return [*await read_back(message, hole), message]
+
+    async def read_back(message: Incoming, hole: tuple[int, int]) -> list[Incoming]:
         found = await read_offsets(
             settings.bootstrap_servers, message.topic, message.partition, *hole
         )
@@ -299,11 +313,10 @@ def build_topology(settings: Settings) -> Topology:
             len(found),
         )
         metrics.messages_read_back.inc(len(found))
-        skipped = [
+        return [
             Incoming(message.topic, message.partition, offset, key, value or b"")
             for offset, key, value in found
         ]
-        return [*skipped, message]
 
     def stored(table: Any, key: bytes | None, decode: Any) -> Any:
         data = table.get(key) if key is not None else None
@@ -329,6 +342,31 @@ def build_topology(settings: Settings) -> Topology:
                     table[message.key] = encode(step.record)
                     written(message.key, step.record, message.partition)
 
+    tables_by_changelog = {
+        table.changelog_topic.get_topic_name(): table for table in (chats, agents)
+    }
+
+    class PartitionContext:
+        """Points the table store at one partition: Faust's stores take the partition a
+        read or write belongs to from the stream's "current event"."""
+
+        def __init__(self) -> None:
+            self.events: dict[int, faust.Event] = {}
+            self.partition = -1
+
+        def enter(self, message: Message) -> None:
+            partition = message.partition
+            if partition != self.partition:
+                event = self.events.get(partition)
+                if event is None:
+                    event = self.events[partition] = faust.Event(app, None, None, None, message)
+                _current_event.set(weakref.ref(event))
+                self.partition = partition
+
+        def leave(self) -> None:
+            _current_event.set(None)
+            self.partition = -1
+
     async def fold_fetched(
         messages: list[Message],
         table: Any,
@@ -337,46 +375,91 @@ def build_topology(settings: Settings) -> Topology:
         step_for: Any,
         stage: str,
         written: Callable[[bytes, Any, int], None],
-    ) -> None:
-        """Fold fetched messages of one stage, then write each changed key once.
+    ) -> list[Awaitable[Any]]:
+        """Fold fetched messages of one stage, then write each changed key once; the
+        futures of the Kafka deliveries it started.
 
-        Records are decoded once per fetch and encoded once per key, and the
-        changelog gets one write per key instead of one per event.
+        Records are decoded once per fetch and encoded once per key; the changelog
+        gets one record per key, sent to the producer directly (Faust's per-write
+        table path costs a future, a buffer round and an offset write each).
         """
         records: dict[bytes, Any] = {}
-        writer: dict[bytes, Message] = {}
+        partition_of: dict[bytes, int] = {}
         changes: list[SourcedChange] = []
-        for fetched in messages:
-            for message in await with_skipped(Incoming.of(fetched)):
-                key = message.key
-                record = records[key] if key in records else stored(table, key, decode)
-                step = step_for(record, message)
-                if await emit(message, step, stage):
-                    assert key is not None
-                    records[key] = step.record
-                    writer[key] = fetched
-                    changes.extend(step.sends)
-        if changes:
-            await send_changes(changes)
-        # The table takes the partition a write belongs to (its store and changelog
-        # partition) from the "current event": one per source partition will do.
-        events: dict[TP, faust.Event] = {}
-        for key, record in records.items():
-            fetched = writer[key]
-            event = events.get(fetched.tp)
-            if event is None:
-                event = events[fetched.tp] = faust.Event(app, key, None, None, fetched)
-            _current_event.set(weakref.ref(event))
-            table[key] = encode(record)
-            written(key, record, fetched.partition)
-        _current_event.set(None)
+        context = PartitionContext()
+        try:
+            for fetched in messages:
+                context.enter(fetched)
+                message = Incoming.of(fetched)
+                hole = watch.skipped(message.topic, message.partition, message.offset)
+                arrived = [message] if hole is None else [*await read_back(message, hole), message]
+                for incoming in arrived:
+                    key = incoming.key
+                    record = records[key] if key in records else stored(table, key, decode)
+                    step = step_for(record, incoming)
+                    if await emit(incoming, step, stage):
+                        assert key is not None
+                        records[key] = step.record
+                        partition_of[key] = incoming.partition
+                        changes.extend(step.sends)
+            deliveries = await send_changes(changes) if changes else []
+            send = app.producer.send
+            changelog = table.changelog_topic.get_topic_name()
+            store = table.data
+            for key, record in records.items():
+                value = encode(record)
+                partition = partition_of[key]
+                # Changelog first: if this is cut short, the store does not hold a record
+                # the changelog lacks, and the unacked input is folded again.
+                deliveries.append(await send(changelog, key, value, partition, None, None))
+                context.enter(context.events[partition].message)
+                store[key] = value
+                written(key, record, partition)
+        finally:
+            context.leave()
+        return deliveries
+
+    def settle(messages: list[Message], delivered: asyncio.Future[list[Any]]) -> None:
+        """Once a fetch's output is in Kafka: note the changelog offsets, ack the input."""
+        if delivered.cancelled():
+            return
+        error = delivered.exception()
+        if error is not None:
+            log.error(
+                "could not write to Kafka (%r); stopping, so that the input is folded again "
+                "from the last committed offsets when the worker restarts",
+                error,
+            )
+            crashing.add(asyncio.ensure_future(app.crash(error)))
+            return
+        actives = app.assignor.assigned_actives()
+        persisted: dict[TP, int] = {}
+        for metadata in delivered.result():
+            tp = TP(metadata.topic, metadata.partition)
+            if metadata.topic in tables_by_changelog and tp in actives:
+                persisted[tp] = max(metadata.offset, persisted.get(tp, -1))
+        if not app.rebalancing:
+            # Where recovery resumes reading the changelog into this worker's store.
+            for tp, offset in persisted.items():
+                store: Any = tables_by_changelog[tp.topic].data
+                store.set_persisted_offset(tp, offset)
+        ack = app.consumer.ack
+        for message in messages:
+            ack(message)
+
+    crashing: set[asyncio.Future[Any]] = set()
 
     async def fold_fetch(messages: list[Message]) -> None:
-        """One fetch: chat events first (their changes go out), then the agent inputs."""
+        """One fetch: chat events first (their changes go out), then the agent inputs.
+
+        The input is acked once everything it produced is in Kafka; until then no
+        offset past it is committed and a rebalance waits for it.
+        """
         chat_messages = [m for m in messages if m.topic == settings.chat_topic]
         agent_messages = [m for m in messages if m.topic != settings.chat_topic]
+        deliveries: list[Awaitable[Any]] = []
         if chat_messages:
-            await fold_fetched(
+            deliveries += await fold_fetched(
                 chat_messages,
                 chats,
                 decode_chat_record,
@@ -386,7 +469,7 @@ def build_topology(settings: Settings) -> Topology:
                 _ignore,
             )
         if agent_messages:
-            await fold_fetched(
+            deliveries += await fold_fetched(
                 agent_messages,
                 agents,
                 decode_agent_record,
@@ -395,9 +478,8 @@ def build_topology(settings: Settings) -> Topology:
                 "agent",
                 topology.agent_written,
             )
-        ack = app.consumer.ack
-        for message in messages:
-            ack(message)
+        delivered = asyncio.gather(*deliveries)
+        delivered.add_done_callback(partial(settle, messages))
 
     if settings.batch_size > 1:
         transport.intake = Intake(
