@@ -48,6 +48,9 @@ class Settings:
     offline_gap_hours: float = 6.0
     """Continuous offline time that ends an agent session (spec §2)."""
     log_level: str = "info"
+    session_timeout_s: float = 45.0
+    """How long the consumer group waits for a worker that stopped answering (a crash,
+    a SIGKILL) before its partitions move to the others; Kafka's own default."""
     batch_size: int = 2000
     """Most messages fetched and folded as one batch; 1 folds and writes the table event
     by event through plain Faust agents (the benchmarks' naive baseline)."""
@@ -115,6 +118,11 @@ class Settings:
             raise SettingsError("STREAMSTATS_OFFLINE_GAP_HOURS must be positive")
         if not 1 <= self.web_port <= 65535:
             raise SettingsError("STREAMSTATS_WEB_PORT must be a TCP port number")
+        if not 6 <= self.session_timeout_s <= 300:
+            raise SettingsError(
+                "STREAMSTATS_SESSION_TIMEOUT_S must be between 6 and 300 seconds "
+                "(the broker's default group.min/max.session.timeout.ms)"
+            )
         if self.batch_size < 1:
             raise SettingsError("STREAMSTATS_BATCH_SIZE must be at least 1")
         if self.panel_interval_ms < 1:

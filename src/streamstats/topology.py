@@ -154,6 +154,8 @@ def _faust_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=16384,
         # A fetch is folded as one batch: up to this many messages when behind.
         broker_max_poll_records=settings.batch_size if settings.batch_size > 1 else None,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         web_tables_enabled=False,
         producer_acks=-1,
         cython_optimizations=True,

@@ -225,6 +225,8 @@ class Deployment:
             "STREAMSTATS_AUTH": "off" if jwt_secret is None else "on",
             "STREAMSTATS_JWT_SECRET": jwt_secret or "",
             "STREAMSTATS_BATCH_SIZE": str(batch_size),
+            # A SIGKILLed worker's partitions move after this long (tests kill many).
+            "STREAMSTATS_SESSION_TIMEOUT_S": "10",
         }
         settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("STREAMSTATS_")})
         worker = Worker(settings, env, self.tmp_path / name / "worker.log")
