@@ -5,13 +5,13 @@ The core keeps time as plain integers: exact, cheap to compare and to store.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 __all__ = ["MICROS_PER_SECOND", "format_instant", "parse_instant", "to_micros", "to_seconds"]
 
 MICROS_PER_SECOND: Final = 1_000_000
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH: Final = datetime(1970, 1, 1)
 
 
 def to_micros(moment: datetime) -> int:
@@ -29,11 +29,11 @@ def to_seconds(micros: int) -> float:
 
 def format_instant(micros: int) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix; fractional seconds only when present."""
-    moment = _EPOCH + timedelta(microseconds=micros)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    # isoformat is several times faster than strftime; panels format a few per read.
+    moment = _NAIVE_EPOCH + timedelta(microseconds=micros)
     if moment.microsecond:
-        text += f".{moment.microsecond:06d}".rstrip("0")
-    return text + "Z"
+        return moment.isoformat().rstrip("0") + "Z"
+    return moment.isoformat() + "Z"
 
 
 def parse_instant(text: str) -> int:
