@@ -133,6 +133,18 @@ class Incoming(NamedTuple):
         )
 
 
+class StageTable(NamedTuple):
+    """A stage's table and how the fold reads, runs and writes it."""
+
+    table: Any
+    decode: Callable[[bytes], Any]
+    encode: Callable[[Any], bytes]
+    step: Callable[[Any, Incoming], Step]
+    name: str
+    written: Callable[[bytes, Any, int], None]
+    """Told of every record written: key, record, partition."""
+
+
 def _ignore(key: bytes, record: Any, partition: int) -> None:
     pass
 
@@ -289,6 +301,18 @@ def build_topology(settings: Settings) -> Topology:
             record, message.key, message.value, message.partition, message.offset
         )
 
+    chat_table = StageTable(
+        chats, decode_chat_record, encode_chat_record, chat_step, "chat", _ignore
+    )
+    agent_table = StageTable(
+        agents,
+        decode_agent_record,
+        encode_agent_record,
+        agent_step,
+        "agent",
+        topology.agent_written,
+    )
+
     watch = OffsetWatch()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
@@ -324,20 +348,13 @@ def build_topology(settings: Settings) -> Topology:
         data = table.get(key) if key is not None else None
         return None if data is None else decode(data)
 
-    async def fold_one_by_one(
-        stream: StreamT[bytes],
-        table: Any,
-        decode: Any,
-        encode: Any,
-        step_for: Any,
-        stage: str,
-        written: Callable[[bytes, Any, int], None],
-    ) -> None:
+    async def fold_one_by_one(stream: StreamT[bytes], stage: StageTable) -> None:
         """The plain way: read, fold and write the table for every single event."""
+        table, decode, encode, step_for, name, written = stage
         async for event in stream.events():
             for message in await with_skipped(Incoming.of(event.message)):
                 step = step_for(stored(table, message.key, decode), message)
-                if await emit(message, step, stage):
+                if await emit(message, step, name):
                     assert message.key is not None
                     if step.sends:
                         await send_changes(step.sends)
@@ -369,15 +386,7 @@ def build_topology(settings: Settings) -> Topology:
             _current_event.set(None)
             self.partition = -1
 
-    async def fold_fetched(
-        messages: list[Message],
-        table: Any,
-        decode: Any,
-        encode: Any,
-        step_for: Any,
-        stage: str,
-        written: Callable[[bytes, Any, int], None],
-    ) -> list[Awaitable[Any]]:
+    async def fold_fetched(messages: list[Message], stage: StageTable) -> list[Awaitable[Any]]:
         """Fold fetched messages of one stage, then write each changed key once; the
         futures of the Kafka deliveries it started.
 
@@ -385,6 +394,7 @@ def build_topology(settings: Settings) -> Topology:
         gets one record per key, sent to the producer directly (Faust's per-write
         table path costs a future, a buffer round and an offset write each).
         """
+        table, decode, encode, step_for, name, written = stage
         records: dict[bytes, Any] = {}
         partition_of: dict[bytes, int] = {}
         changes: list[SourcedChange] = []
@@ -399,7 +409,7 @@ def build_topology(settings: Settings) -> Topology:
                     key = incoming.key
                     record = records[key] if key in records else stored(table, key, decode)
                     step = step_for(record, incoming)
-                    if await emit(incoming, step, stage):
+                    if await emit(incoming, step, name):
                         assert key is not None
                         records[key] = step.record
                         partition_of[key] = incoming.partition
@@ -461,25 +471,9 @@ def build_topology(settings: Settings) -> Topology:
         agent_messages = [m for m in messages if m.topic != settings.chat_topic]
         deliveries: list[Awaitable[Any]] = []
         if chat_messages:
-            deliveries += await fold_fetched(
-                chat_messages,
-                chats,
-                decode_chat_record,
-                encode_chat_record,
-                chat_step,
-                "chat",
-                _ignore,
-            )
+            deliveries += await fold_fetched(chat_messages, chat_table)
         if agent_messages:
-            deliveries += await fold_fetched(
-                agent_messages,
-                agents,
-                decode_agent_record,
-                encode_agent_record,
-                agent_step,
-                "agent",
-                topology.agent_written,
-            )
+            deliveries += await fold_fetched(agent_messages, agent_table)
         delivered = asyncio.gather(*deliveries)
         delivered.add_done_callback(partial(settle, messages))
 
@@ -494,21 +488,11 @@ def build_topology(settings: Settings) -> Topology:
 
         @app.agent(chat_topic, concurrency=1)
         async def fold_chats(stream: StreamT[bytes]) -> None:
-            await fold_one_by_one(
-                stream, chats, decode_chat_record, encode_chat_record, chat_step, "chat", _ignore
-            )
+            await fold_one_by_one(stream, chat_table)
 
         @app.agent(agent_inputs, concurrency=1)
         async def fold_agents(stream: StreamT[bytes]) -> None:
-            await fold_one_by_one(
-                stream,
-                agents,
-                decode_agent_record,
-                encode_agent_record,
-                agent_step,
-                "agent",
-                topology.agent_written,
-            )
+            await fold_one_by_one(stream, agent_table)
 
     @app.timer(interval=settings.panel_interval_ms / 1000)  # type: ignore[untyped-decorator]
     async def publish_panels() -> None:
