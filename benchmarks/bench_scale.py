@@ -94,7 +94,7 @@ class Options:
     samples: int = 200
     wrk_seconds: int = 20
     wrk_threads: int = 2
-    wrk_connections: int = 32
+    wrk_connections: int = 8
     ready_timeout: float = 1800.0
     kafka_log_dir: Path = Path(os.environ.get("STREAMSTATS_KAFKA_DATA", "/tmp/streamstats-kafka"))
     """The broker's data dir (deploy/local-kafka/kafka.sh); its log dirs are ``kraft/``."""
