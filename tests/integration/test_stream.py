@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streamstats.instant import parse_instant
 from streamstats.kafka import read_offsets
@@ -138,6 +140,40 @@ def test_a_worker_killed_mid_stream_and_restarted_ends_equal_to_replay(
     time.sleep(1.0)
     worker.kill()
     deployment.publish(lines[half:])
+    worker.start()
+    worker.wait_ready()
+    wait_until_replayed(worker, lines)
+
+
+def limit_message_size(servers: str, topic: str, size: int) -> None:
+    async def alter() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+        await admin.start()
+        try:
+            resource = ConfigResource(
+                ConfigResourceType.TOPIC, topic, {"max.message.bytes": str(size)}
+            )
+            await admin.alter_configs([resource])
+        finally:
+            await admin.close()
+
+    in_own_loop(alter)
+
+
+def test_a_worker_that_cannot_write_its_output_stops_and_loses_nothing(
+    deployment: Deployment,
+) -> None:
+    lines = simulated(seed=16, agents=10, hours=6)
+    servers = deployment.settings.bootstrap_servers
+    worker = deployment.worker().start()
+    worker.wait_ready()
+    # The broker now refuses every batch sent to the agent-changes topic.
+    limit_message_size(servers, deployment.settings.changes_topic, 64)
+    deployment.publish(lines)
+    assert worker.process is not None
+    worker.process.wait(timeout=90)
+    assert "could not write to Kafka" in worker.log_tail(200)
+    limit_message_size(servers, deployment.settings.changes_topic, 1_048_588)
     worker.start()
     worker.wait_ready()
     wait_until_replayed(worker, lines)
