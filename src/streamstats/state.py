@@ -30,6 +30,7 @@ __all__ = [
     "Tally",
     "decode_agent",
     "decode_agent_record",
+    "decode_agent_status",
     "decode_changes",
     "decode_chat",
     "decode_chat_record",
@@ -236,6 +237,12 @@ def decode_agent_record(data: bytes) -> AgentRecord:
     """Read bytes written by :func:`encode_agent_record`."""
     agent, offsets = _payload(data)
     return AgentRecord(_agent(agent), tuple((source, offset) for source, offset in offsets))
+
+
+def decode_agent_status(data: bytes) -> str | None:
+    """Only the current status of a stored agent record: cheaper than decoding it all."""
+    status: str | None = _payload(data)[0][3][0]
+    return status
 
 
 def decode_chat_record(data: bytes) -> ChatRecord:

@@ -34,6 +34,7 @@ from .state import (
     ChatRecord,
     SourcedChange,
     decode_agent_record,
+    decode_agent_status,
     decode_chat_record,
     encode_agent_record,
     encode_changes,
@@ -67,6 +68,9 @@ class Topology:
     so the gauges need not decode every record per scrape."""
     statuses_generation: int = -1
     """The rebalance ``statuses`` was last rebuilt after."""
+    rebuilding: dict[bytes, tuple[int, str]] | None = None
+    """While ``statuses`` is rebuilt: the agents the fold wrote meanwhile."""
+    rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def ready(self) -> bool:
         """True once table recovery is complete, no rebalance is under way and the
@@ -82,27 +86,44 @@ class Topology:
     def agent_written(self, key: bytes, record: AgentRecord, partition: int) -> None:
         """Note an agent the fold wrote: its panel is due, its status may have changed."""
         self.dirty.add(key)
-        self.statuses[key] = (partition, record.agent.clock.status or "unknown")
+        entry = (partition, record.agent.clock.status or "unknown")
+        self.statuses[key] = entry
+        if self.rebuilding is not None:
+            self.rebuilding[key] = entry
 
-    def count_statuses(self, partitions: set[int]) -> Counter[str]:
+    async def count_statuses(self, partitions: set[int]) -> Counter[str]:
         """Agents of ``partitions`` by current status.
 
         After a rebalance the table holds partitions the fold has not written since,
-        so the index is rebuilt once from the table.
+        so the index is rebuilt once from the table, in slices that let the fold and
+        other requests run (100,000 agents take about a second).
         """
-        if self.statuses_generation != self.app.rebalancing_count:
-            count = self.settings.partitions
-            self.statuses = {
-                key: (
-                    partition_for(key, count),
-                    decode_agent_record(stored).agent.clock.status or "unknown",
-                )
-                for key, stored in list(self.agents.items())
-            }
-            self.statuses_generation = self.app.rebalancing_count
+        async with self.rebuild_lock:
+            generation = self.app.rebalancing_count
+            if self.statuses_generation != generation:
+                count = self.settings.partitions
+                rebuilt: dict[bytes, tuple[int, str]] = {}
+                # Written while the rebuild reads the table: newer than what it read.
+                written: dict[bytes, tuple[int, str]] = {}
+                self.rebuilding = written
+                try:
+                    for number, (key, stored) in enumerate(list(self.agents.items()), 1):
+                        status = decode_agent_status(stored) or "unknown"
+                        rebuilt[key] = (partition_for(key, count), status)
+                        if number % STATUSES_PER_SLICE == 0:
+                            await asyncio.sleep(0)
+                finally:
+                    self.rebuilding = None
+                if generation == self.app.rebalancing_count:
+                    self.statuses = rebuilt | written
+                    self.statuses_generation = generation
         return Counter(
             status for partition, status in self.statuses.values() if partition in partitions
         )
+
+
+STATUSES_PER_SLICE: Final = 5000
+"""Agent records the status index rebuild decodes between two yields to the event loop."""
 
 
 ROCKSDB_OPTIONS: Final = {

@@ -328,7 +328,7 @@ class _Api:
             self.require_supervisor(request)
         metrics = self.topology.metrics
         if self.topology.ready():
-            by_status = self.topology.count_statuses(self.active_partitions())
+            by_status = await self.topology.count_statuses(self.active_partitions())
             for status in (*STATUSES, "unknown"):
                 metrics.agents_by_status.labels(status).set(by_status[status])
             metrics.table_entries.labels("agents").set(by_status.total())

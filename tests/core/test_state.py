@@ -8,10 +8,13 @@ import pytest
 from streamstats.replay import replay_lines
 from streamstats.simulate import simulate_lines
 from streamstats.state import (
+    AgentRecord,
     StateFormatError,
     decode_agent,
+    decode_agent_status,
     decode_chat,
     encode_agent,
+    encode_agent_record,
     encode_chat,
 )
 
@@ -31,6 +34,15 @@ def test_every_state_round_trips(simulated: list[bytes]) -> None:
         assert decode_agent(encode_agent(agent)) == agent
     for chat in projector.chats.values():
         assert decode_chat(encode_chat(chat)) == chat
+
+
+def test_the_status_alone_is_read_from_a_stored_agent_record(simulated: list[bytes]) -> None:
+    agents = replay_lines(simulated).projector.agents.values()
+    statuses = {agent.clock.status for agent in agents}
+    assert len(statuses) > 1
+    for agent in agents:
+        stored = encode_agent_record(AgentRecord(agent, (("status/0", 5),)))
+        assert decode_agent_status(stored) == agent.clock.status
 
 
 def test_encoded_state_is_compact(simulated: list[bytes]) -> None:
