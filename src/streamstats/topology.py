@@ -366,7 +366,8 @@ def build_topology(settings: Settings) -> Topology:
         ]
 
     def stored(table: Any, key: bytes | None, decode: Any) -> Any:
-        data = table.get(key) if key is not None else None
+        # The store itself: the table's get looks the key up twice (contains, then get).
+        data = table.data.get(key) if key is not None else None
         return None if data is None else decode(data)
 
     async def fold_one_by_one(stream: StreamT[bytes], stage: StageTable) -> None:

@@ -134,11 +134,14 @@ class _Api:
         }
 
     def owner_url(self, key: bytes) -> str | None:
-        """The owner's URL, or None when this worker owns ``key``; KeyError if nobody does."""
+        """The owner's URL, or None when this worker owns ``key``; KeyError if nobody does
+        (or the routing table names this worker for a partition it does not hold)."""
+        if partition_for(key, self.topology.settings.partitions) in self.active_partitions():
+            return None
         url = self.app.router.key_store(self.table.name, key)
         mine = self.app.conf.canonical_url
         if (url.host, url.port) == (mine.host, mine.port):
-            return None
+            raise KeyError(key)
         return str(url)
 
     async def forward(self, request: web.Request, base_url: str) -> web.Response:
@@ -177,7 +180,8 @@ class _Api:
         return parse_instant(text)
 
     def local_panel(self, key: bytes, now: int) -> Panel | None:
-        stored = self.table.get(key)
+        # The store itself: the table's get looks the key up twice (contains, then get).
+        stored = self.table.data.get(key)
         return None if stored is None else view(decode_agent_record(stored).agent, now)
 
     def owned_agents(self) -> Iterator[AgentState]:
