@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from playwright.sync_api import Browser, sync_playwright
 
@@ -277,8 +279,24 @@ class Deployment:
         return in_own_loop(read)
 
     def stop(self) -> None:
+        """Stop the workers and delete the run's topics, so a long-lived broker stays small."""
         for worker in self.workers:
             worker.stop()
+        in_own_loop(lambda: delete_topics(self.settings.bootstrap_servers, self.settings.app_id))
+
+
+async def delete_topics(servers: str, prefix: str) -> None:
+    """Delete every topic whose name starts with ``prefix`` (a run's unique app id)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    try:
+        await admin.start()
+        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+    except KafkaError:
+        pass  # clean-up only: a broker that is down keeps the topics, nothing else breaks
+    finally:
+        await admin.close()
 
 
 def new_deployment(bootstrap_servers: str, tmp_path: Path) -> Deployment:
