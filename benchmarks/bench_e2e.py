@@ -38,7 +38,7 @@ try:
     from benchmarks.harness import Worker, bootstrap, fresh_settings
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import Worker, bootstrap, fresh_settings  # type: ignore[no-redef]
-from streamstats.kafka import ensure_topics, publish_lines
+from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
 from streamstats.settings import Settings
 from streamstats.simulate import simulate_lines
 
@@ -96,6 +96,7 @@ def throughput(
                 time.sleep(0.25)
         finally:
             worker.stop()
+            asyncio.run(delete_run_topics(settings.bootstrap_servers, settings.app_id))
 
 
 PROFILE_SECONDS = 15
@@ -168,6 +169,7 @@ def freshness(
             return delays
         finally:
             worker.stop()
+            asyncio.run(delete_run_topics(settings.bootstrap_servers, settings.app_id))
 
 
 async def steady(

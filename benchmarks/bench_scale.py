@@ -56,7 +56,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streamstats.fold import FoldConfig
 from streamstats.instant import format_instant, to_micros
-from streamstats.kafka import route_event
+from streamstats.kafka import delete_run_topics, route_event
 from streamstats.settings import Settings
 from streamstats.simulate import simulate_lines
 from streamstats.stages import AgentStage, ChatStage, partition_for
@@ -245,19 +245,6 @@ async def produce_changelogs(options: Options, app_id: str, seeded: Seeded) -> f
     finally:
         await producer.stop()
     return time.perf_counter() - started
-
-
-async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
-    """Delete every topic whose name starts with ``prefix`` (this run's topics)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-        return names
-    finally:
-        await admin.close()
 
 
 def log_segment_bytes(log_dir: Path, topics: tuple[str, ...]) -> int | None:
@@ -571,7 +558,7 @@ def run(options: Options) -> Results:
     finally:
         scenario.stop_all()
         if not options.keep_topics:
-            deleted = asyncio.run(delete_topics(options.bootstrap, scenario.app_id))
+            deleted = asyncio.run(delete_run_topics(options.bootstrap, scenario.app_id))
             say(f"deleted {len(deleted)} topics")
         shutil.rmtree(scenario.scratch, ignore_errors=True)
     return results

@@ -46,7 +46,7 @@ try:
     from benchmarks.harness import Worker, bootstrap, fresh_settings
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import Worker, bootstrap, fresh_settings  # type: ignore[no-redef]
-from streamstats.kafka import ensure_topics, route_event
+from streamstats.kafka import delete_run_topics, ensure_topics, route_event
 from streamstats.settings import Settings
 from streamstats.simulate import simulate_lines
 
@@ -522,22 +522,6 @@ async def soak(
     )
 
 
-async def delete_topics(settings: Settings) -> None:
-    """Delete every topic of the run: inputs, internal topics and changelogs."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
-    try:
-        ours = [
-            name
-            for name in await admin.list_topics()
-            if name.startswith((f"{settings.app_id}.", f"{settings.app_id}-"))
-        ]
-        if ours:
-            await admin.delete_topics(ours)
-    finally:
-        await admin.close()
-
-
 def run_soak(
     minutes: float = 10.0,
     rate: float = 5000.0,
@@ -568,7 +552,7 @@ def run_soak(
     finally:
         if not keep_topics:
             with contextlib.suppress(Exception):
-                asyncio.run(delete_topics(settings))
+                asyncio.run(delete_run_topics(settings.bootstrap_servers, settings.app_id))
     return judge(report, lag_ceiling_seconds, rss_slope_limit)
 
 

@@ -20,6 +20,7 @@ from .settings import Settings
 __all__ = [
     "KafkaSetupError",
     "PublishReport",
+    "delete_run_topics",
     "ensure_topics",
     "publish_lines",
     "read_offsets",
@@ -29,6 +30,24 @@ __all__ = [
 
 class KafkaSetupError(RuntimeError):
     """The cluster cannot be used as configured; the message says what to do."""
+
+
+async def delete_run_topics(bootstrap_servers: str, app_id: str) -> list[str]:
+    """Delete the topics of one run: those named ``{app_id}.…`` or ``{app_id}-…`` (inputs
+    named after the app id, internal topics, changelogs); their names."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        names = [
+            name
+            for name in await admin.list_topics()
+            if name.startswith((f"{app_id}.", f"{app_id}-"))
+        ]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
 
 
 async def ensure_topics(settings: Settings) -> None:

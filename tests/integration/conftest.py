@@ -8,6 +8,7 @@ group, so tests never see each other's data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -27,12 +28,11 @@ from typing import Any, TypeVar
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from playwright.sync_api import Browser, sync_playwright
 
-from streamstats.kafka import ensure_topics, publish_lines
+from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
 from streamstats.settings import Settings
 
 T = TypeVar("T")
@@ -282,21 +282,10 @@ class Deployment:
         """Stop the workers and delete the run's topics, so a long-lived broker stays small."""
         for worker in self.workers:
             worker.stop()
-        in_own_loop(lambda: delete_topics(self.settings.bootstrap_servers, self.settings.app_id))
-
-
-async def delete_topics(servers: str, prefix: str) -> None:
-    """Delete every topic whose name starts with ``prefix`` (a run's unique app id)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    try:
-        await admin.start()
-        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    except KafkaError:
-        pass  # clean-up only: a broker that is down keeps the topics, nothing else breaks
-    finally:
-        await admin.close()
+        servers, app_id = self.settings.bootstrap_servers, self.settings.app_id
+        # Clean-up only: a broker that is down keeps the topics, nothing else breaks.
+        with contextlib.suppress(KafkaError):
+            in_own_loop(lambda: delete_run_topics(servers, app_id))
 
 
 def new_deployment(bootstrap_servers: str, tmp_path: Path) -> Deployment:
