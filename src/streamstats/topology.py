@@ -424,10 +424,7 @@ def build_topology(settings: Settings) -> Topology:
         try:
             for fetched in messages:
                 context.enter(fetched)
-                message = Incoming.of(fetched)
-                hole = watch.skipped(message.topic, message.partition, message.offset)
-                arrived = [message] if hole is None else [*await read_back(message, hole), message]
-                for incoming in arrived:
+                for incoming in await with_skipped(Incoming.of(fetched)):
                     key = incoming.key
                     record = records[key] if key in records else stored(table, key, decode)
                     step = step_for(record, incoming)

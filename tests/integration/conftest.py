@@ -30,6 +30,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
+from benchmarks.harness import stop_process
 from playwright.sync_api import Browser, sync_playwright
 
 from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
@@ -173,13 +174,8 @@ class Worker:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
+        if self.process is not None:
+            stop_process(self.process)
 
     def log_tail(self, lines: int = 60) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
