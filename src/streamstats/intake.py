@@ -5,36 +5,71 @@ Faust delivers a message by wrapping its callback in a two-task ``wait_first``, 
 it through the conductor and a channel queue, then a stream iterator: at a few thousand
 events a second that machinery was most of a worker's time (BENCHMARKS.md). Here the
 fetch loop keeps Faust's bookkeeping (read offsets, offset gaps, flow control, the
-consumer generation, tracking and acks that commits and rebalances rely on) and gives
-the messages of the intake topics to :attr:`Intake.handle` as one list. Messages of
-other topics take Faust's usual path.
+consumer generation, in-flight tracking and acks that commits and rebalances rely on)
+and gives the records of the intake topics to :attr:`Intake.handle` as one
+:class:`Fetch`, acked as a whole. Messages of other topics take Faust's usual path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, Message
+from faust.types import TP
+from faust.types.tuples import ack_lock
 
-__all__ = ["Intake", "IntakeTransport"]
+__all__ = ["Fetch", "InputRecord", "Intake", "IntakeConsumer", "IntakeTransport"]
+
+
+class InputRecord(Protocol):
+    """One input message as the fold reads it (an aiokafka ``ConsumerRecord``)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+class Fetch:
+    """The records of one fetch, per partition in offset order, in flight until acked.
+
+    Faust waits for every in-flight message before it lets a rebalance go on
+    (``Consumer.wait_empty``); a fetch takes part in that wait as one message would.
+    """
+
+    __slots__ = ("__weakref__", "acked", "records", "refcount")
+
+    def __init__(self, records: dict[TP, list[InputRecord]]) -> None:
+        self.records = records
+        self.acked = False
+        self.refcount = 1  # Faust's wait_empty logs it for what it waits on
+
+    def __repr__(self) -> str:
+        counts = {f"{tp.topic}/{tp.partition}": len(found) for tp, found in self.records.items()}
+        return f"<Fetch {counts}>"
 
 
 @dataclass(frozen=True, slots=True)
 class Intake:
     """Which topics arrive in fetches, and the coroutine that takes each fetch.
 
-    ``handle`` must ack every message it is given (``consumer.ack``) once its effects
-    are written; until then a rebalance waits for it, and no offset past it is
-    committed.
+    ``handle`` must ack every fetch it is given (:meth:`IntakeConsumer.ack_fetch`)
+    once its effects are written; until then a rebalance waits for it, and no
+    offset past it is committed.
     """
 
     topics: frozenset[str]
-    handle: Callable[[list[Message]], Awaitable[None]]
+    handle: Callable[[Fetch], Awaitable[None]]
 
 
 class IntakeConsumer(faust_aiokafka.Consumer):
@@ -53,9 +88,9 @@ class IntakeConsumer(faust_aiokafka.Consumer):
                 # A fetch can return at once again and again; let other tasks run.
                 await asyncio.sleep(0)
                 if records and not self.should_stop:
-                    batch = await self._admit(records, active, intake.topics)
-                    if batch:
-                        await intake.handle(batch)
+                    fetch = await self._admit(records, active, intake.topics)
+                    if fetch is not None:
+                        await intake.handle(fetch)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
                 return
@@ -66,46 +101,75 @@ class IntakeConsumer(faust_aiokafka.Consumer):
             raise
 
     async def _admit(
-        self, records: Any, active: set[TP] | None, topics: frozenset[str]
-    ) -> list[Message]:
-        """The fetched messages of intake topics, tracked as in flight; other topics'
-        messages are delivered through Faust's callback on the way."""
+        self, records: Mapping[TP, Sequence[Any]], active: set[TP] | None, topics: frozenset[str]
+    ) -> Fetch | None:
+        """The fetched records of intake topics, in flight as one :class:`Fetch`; other
+        topics' messages are delivered through Faust's callback on the way."""
         generation = self.app.consumer_generation_id
         read_offset = self._read_offset
         buffered = self._buffered_partitions
         acks_enabled_for = self.app.topics.acks_enabled_for
-        to_message = self._to_message
-        # In flight until acked: a rebalance waits for these (Consumer.wait_empty). Added
-        # directly: track_message also runs Faust's per-message sensors (~5 % of the time).
-        in_flight = self._unacked_messages
         monitor = self.app.monitor
-        batch: list[Message] = []
+        admitted: dict[TP, list[InputRecord]] = {}
         for tp, tp_records in records.items():
             if active is not None and tp not in active and tp not in buffered:
                 continue
+            # A rebalance under way: leave the rest unread; it is fetched again.
+            if not self.flow_active or self.app.consumer_generation_id != generation:
+                break
             monitor.track_tp_end_offset(tp, self.highwater(tp))
             # What Faust's stall check reads to tell a working stream from a stuck one.
             monitor.stream_inbound_time[tp] = time.monotonic()
-            for record in tp_records:
-                # A rebalance under way: leave the rest unread; it is fetched again.
-                if not self.flow_active or self.app.consumer_generation_id != generation:
-                    return batch
-                offset = record.offset
-                last = read_offset.get(tp)
-                if last is not None and offset < last:
-                    continue  # already delivered
-                if last and offset - last > 1 and acks_enabled_for(tp.topic):
-                    # Offsets with no message (transaction markers, compaction): the
-                    # commit may pass over them.
-                    await self._add_gap(tp, last + 1, offset)
-                message = to_message(tp, record)
-                if tp.topic in topics:
-                    in_flight.add(message)
-                    batch.append(message)
-                else:
-                    await self.callback(message)
-                read_offset[tp] = offset
-        return batch
+            last = read_offset.get(tp)
+            if last is not None and tp_records[0].offset < last:
+                tp_records = [record for record in tp_records if record.offset >= last]
+            if not tp_records:
+                continue
+            if acks_enabled_for(tp.topic):
+                for record in tp_records:
+                    offset = record.offset
+                    if last and offset - last > 1:
+                        # Offsets with no message (transaction markers, compaction): the
+                        # commit may pass over them.
+                        await self._add_gap(tp, last + 1, offset)
+                    last = offset
+            if tp.topic in topics:
+                admitted[tp] = list(tp_records)
+            else:
+                for record in tp_records:
+                    await self.callback(self._to_message(tp, record))
+            read_offset[tp] = tp_records[-1].offset
+        if not admitted:
+            return None
+        fetch = Fetch(admitted)
+        self._unacked_messages.add(fetch)  # type: ignore[arg-type]
+        return fetch
+
+    def ack_fetch(self, fetch: Fetch, done: Mapping[TP, tuple[int, int]]) -> None:
+        """Ack a fetch: the offsets ``done[tp]`` (first, last; both included) are
+        applied and may be committed, and a rebalance need not wait for it any more.
+
+        The same bookkeeping as Faust's per-message ``ack``, a partition at a time.
+        """
+        with ack_lock:
+            if fetch.acked:
+                return
+            fetch.acked = True
+            self._unacked_messages.discard(fetch)  # type: ignore[arg-type]
+            for tp, (first, last) in done.items():
+                committed = self._committed_offset[tp]
+                if committed is not None:
+                    first = max(first, committed)
+                acked_index = self._acked_index[tp]
+                offsets = set(range(first, last + 1))
+                offsets.difference_update(acked_index)
+                if offsets:
+                    acked_index |= offsets
+                    self._acked[tp].extend(offsets)
+                    self._n_acked += len(offsets)
+            waiting = self._waiting_for_ack
+            if waiting is not None and not waiting.done():
+                waiting.set_result(None)
 
 
 class IntakeTransport(faust_aiokafka.Transport):

@@ -241,6 +241,14 @@ class OffsetWatch:
         # Below ``due`` is a redelivery after a seek back: those offsets were seen.
         return (due, offset) if due is not None and offset > due else None
 
+    def run(self, topic: str, partition: int, first: int, last: int) -> tuple[int, int] | None:
+        """Note consecutive messages ``first``..``last`` of one partition, as
+        :meth:`skipped` notes one; return the offsets skipped right before them."""
+        hole = self.skipped(topic, partition, first)
+        if last > first:
+            self.skipped(topic, partition, last)
+        return hole
+
     def keep_only(self, partitions: set[tuple[str, int]]) -> None:
         """Forget partitions no longer assigned: whoever held them meanwhile moved on."""
         for where in [where for where in self.due if where not in partitions]:

@@ -13,7 +13,7 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final, NamedTuple
@@ -21,11 +21,12 @@ from typing import Any, Final, NamedTuple
 import faust
 import orjson
 from faust.streams import _current_event
-from faust.types import TP, Message, StreamT
+from faust.types import TP, StreamT
 
-from .intake import Intake, IntakeTransport
+from .intake import Fetch, InputRecord, Intake, IntakeTransport
 from .kafka import read_offsets
 from .metrics import Metrics
+from .output import Delivery, OutputBatches
 from .panels import PanelFeed
 from .settings import Settings
 from .stages import AgentStage, ChatStage, DeadLetter, OffsetWatch, Step, partition_for
@@ -139,19 +140,43 @@ ROCKSDB_OPTIONS: Final = {
 
 
 class Incoming(NamedTuple):
-    """One input message, whether Faust delivered it or it was read back from a hole."""
+    """An input message read back from Kafka after the consumer skipped it."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None
 
-    @classmethod
-    def of(cls, message: Message) -> Incoming:
-        return cls(
-            message.topic, message.partition, message.offset, message.key, message.value or b""
-        )
+
+class _PartitionOnly(NamedTuple):
+    """What Faust's stores read of the "current event's" message: its partition."""
+
+    topic: str
+    partition: int
+
+
+class PartitionContext:
+    """Points the table stores at one partition: Faust's stores take the partition a
+    read or write belongs to from the stream's "current event"."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+        self.events: dict[int, faust.Event] = {}
+        self.partition = -1
+
+    def enter(self, partition: int) -> None:
+        if partition != self.partition:
+            event = self.events.get(partition)
+            if event is None:
+                stand_in: Any = _PartitionOnly("", partition)
+                event = self.events[partition] = faust.Event(self.app, None, None, None, stand_in)
+            _current_event.set(weakref.ref(event))
+            self.partition = partition
+
+    def leave(self) -> None:
+        _current_event.set(None)
+        self.partition = -1
 
 
 class StageTable(NamedTuple):
@@ -160,7 +185,7 @@ class StageTable(NamedTuple):
     table: Any
     decode: Callable[[bytes], Any]
     encode: Callable[[Any], bytes]
-    step: Callable[[Any, Incoming], Step]
+    step: Callable[[Any, InputRecord], Step]
     name: str
     written: Callable[[bytes, Any, int], None]
     """Told of every record written: key, record, partition."""
@@ -222,7 +247,6 @@ def build_topology(settings: Settings) -> Topology:
 
     status_topic = raw_topic(settings.status_topic)
     chat_topic = raw_topic(settings.chat_topic)
-    dead_letter_topic = raw_topic(settings.dead_letter_topic)
     agent_inputs = raw_topic(settings.status_topic, settings.changes_topic)
     chats = app.Table(
         "chats", key_type=bytes, value_type=bytes, partitions=partitions, options=ROCKSDB_OPTIONS
@@ -235,7 +259,22 @@ def build_topology(settings: Settings) -> Topology:
     chat_stage = ChatStage(partitions)
     agent_stage = AgentStage(partitions, settings.fold_config)
 
-    async def dead_letter(message: Incoming, problem: DeadLetter) -> None:
+    agent_partitions: dict[bytes, int] = {}
+
+    def agent_partition(key: bytes) -> int:
+        """The partition of an agent's records on the agent-keyed topics (cached: murmur2
+        in Python costs a few microseconds)."""
+        found = agent_partitions.get(key)
+        if found is None:
+            found = agent_partitions[key] = partition_for(key, partitions)
+        return found
+
+    def producer() -> Any:
+        # The aiokafka producer behind Faust's: batches go to it directly (output.py).
+        faust_producer: Any = app.producer
+        return faust_producer._ensure_producer()
+
+    def dead_letter(message: InputRecord, problem: DeadLetter, outputs: OutputBatches) -> None:
         metrics.events_invalid.labels(problem.reason).inc()
         log.warning(
             "dead letter %s/%s@%s: %s: %s",
@@ -245,10 +284,13 @@ def build_topology(settings: Settings) -> Topology:
             problem.reason,
             problem.detail,
         )
-        await dead_letter_topic.send(
-            key=message.key,
-            value=message.value,
-            headers=[
+        # Same partition number as the source: every topic has the same partition count.
+        outputs.add(
+            settings.dead_letter_topic,
+            message.partition,
+            message.key,
+            message.value or b"",
+            [
                 ("streamstats.reason", problem.reason.encode()),
                 ("streamstats.detail", problem.detail.encode()),
                 ("streamstats.source.topic", message.topic.encode()),
@@ -260,7 +302,7 @@ def build_topology(settings: Settings) -> Topology:
     applied_counters: dict[str, Any] = {}
     delays = {stage: metrics.processing_delay.labels(stage) for stage in ("chat", "agent")}
 
-    def account(step: Step, stage: str) -> None:
+    def account(step: Step, stage: str, now: float) -> None:
         if step.replayed:
             metrics.events_replayed.labels(stage).inc()
         if step.unknown_type:
@@ -275,51 +317,44 @@ def build_topology(settings: Settings) -> Topology:
             counter.inc()
         if step.event_at is not None:
             at = step.event_at / 1_000_000
-            delays[stage].observe(max(0.0, time.time() - at))
+            delays[stage].observe(max(0.0, now - at))
             if topology.last_event_at is None or at > topology.last_event_at:
                 topology.last_event_at = at
 
-    async def emit(message: Incoming, step: Step, stage: str) -> bool:
-        """Send what a step sends; False when the message went to the dead letters."""
+    def accepted(
+        message: InputRecord, step: Step, stage: str, now: float, outputs: OutputBatches
+    ) -> bool:
+        """Account for a step; True when it has a record to store, False for nothing to
+        store or a dead letter (queued in ``outputs``)."""
         if step.dead_letter is not None:
-            await dead_letter(message, step.dead_letter)
+            dead_letter(message, step.dead_letter, outputs)
             return False
-        account(step, stage)
+        account(step, stage, now)
         return step.record is not None
 
-    async def send_changes(changes: list[SourcedChange]) -> list[Awaitable[Any]]:
-        """Send changes to the agent stage, one message per agent; the delivery futures."""
+    def add_changes(changes: list[SourcedChange], outputs: OutputBatches) -> None:
+        """Queue changes for the agent stage, one message per agent."""
         by_agent: dict[str, list[SourcedChange]] = {}
         for sourced in changes:
             by_agent.setdefault(sourced[2].agent_id, []).append(sourced)
-        # Straight to the Kafka producer: Faust's Topic.send costs ~150 µs a message.
-        send = app.producer.send
-        deliveries = [
-            await send(
-                settings.changes_topic,
-                key=agent_id.encode(),
-                value=encode_changes(items),
-                partition=None,
-                timestamp=None,
-                headers=None,
-            )
-            for agent_id, items in by_agent.items()
-        ]
+        topic = settings.changes_topic
+        for agent_id, items in by_agent.items():
+            key = agent_id.encode()
+            outputs.add(topic, agent_partition(key), key, encode_changes(items))
         metrics.changes_sent.inc(len(changes))
-        return deliveries
 
-    def chat_step(record: ChatRecord | None, message: Incoming) -> Step:
+    def chat_step(record: ChatRecord | None, message: InputRecord) -> Step:
         return chat_stage.handle(
-            record, message.key, message.value, message.partition, message.offset
+            record, message.key, message.value or b"", message.partition, message.offset
         )
 
-    def agent_step(record: AgentRecord | None, message: Incoming) -> Step:
+    def agent_step(record: AgentRecord | None, message: InputRecord) -> Step:
         if message.topic == settings.changes_topic:
-            step = agent_stage.handle_changes(record, message.value)
+            step = agent_stage.handle_changes(record, message.value or b"")
             metrics.changes_received.inc(step.changes)
             return step
         return agent_stage.handle_status(
-            record, message.key, message.value, message.partition, message.offset
+            record, message.key, message.value or b"", message.partition, message.offset
         )
 
     chat_table = StageTable(
@@ -340,30 +375,19 @@ def build_topology(settings: Settings) -> Topology:
     async def keep_watching(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
         watch.keep_only({(tp.topic, tp.partition) for tp in assigned})
 
-    async def with_skipped(message: Incoming) -> list[Incoming]:
-        """The message, after any messages the consumer skipped right before it."""
-        hole = watch.skipped(message.topic, message.partition, message.offset)
-        if hole is None:
-            return [message]
-        return [*await read_back(message, hole), message]
-
-    async def read_back(message: Incoming, hole: tuple[int, int]) -> list[Incoming]:
-        found = await read_offsets(
-            settings.bootstrap_servers, message.topic, message.partition, *hole
-        )
+    async def read_back(topic: str, partition: int, hole: tuple[int, int]) -> list[Incoming]:
+        """The messages at offsets ``[start, end)`` the consumer skipped, from Kafka."""
+        found = await read_offsets(settings.bootstrap_servers, topic, partition, *hole)
         log.warning(
             "%s/%s: offsets %s-%s were skipped by the consumer; read %d back from Kafka",
-            message.topic,
-            message.partition,
+            topic,
+            partition,
             hole[0],
             hole[1] - 1,
             len(found),
         )
         metrics.messages_read_back.inc(len(found))
-        return [
-            Incoming(message.topic, message.partition, offset, key, value or b"")
-            for offset, key, value in found
-        ]
+        return [Incoming(topic, partition, offset, key, value) for offset, key, value in found]
 
     def stored(table: Any, key: bytes | None, decode: Any) -> Any:
         # The store itself: the table's get looks the key up twice (contains, then get).
@@ -374,83 +398,87 @@ def build_topology(settings: Settings) -> Topology:
         """The plain way: read, fold and write the table for every single event."""
         table, decode, encode, step_for, name, written = stage
         async for event in stream.events():
-            for message in await with_skipped(Incoming.of(event.message)):
-                step = step_for(stored(table, message.key, decode), message)
-                if await emit(message, step, name):
-                    assert message.key is not None
+            message = event.message
+            outputs = OutputBatches()
+            run: list[InputRecord] = [message]
+            hole = watch.skipped(message.topic, message.partition, message.offset)
+            if hole is not None:
+                run = [*await read_back(message.topic, message.partition, hole), message]
+            for incoming in run:
+                step = step_for(stored(table, incoming.key, decode), incoming)
+                if accepted(incoming, step, name, time.time(), outputs):
+                    assert incoming.key is not None
                     if step.sends:
-                        await send_changes(step.sends)
-                    table[message.key] = encode(step.record)
-                    written(message.key, step.record, message.partition)
+                        add_changes(step.sends, outputs)
+                    table[incoming.key] = encode(step.record)
+                    written(incoming.key, step.record, incoming.partition)
+            if outputs.records:
+                await outputs.send(producer())
 
     tables_by_changelog = {
         table.changelog_topic.get_topic_name(): table for table in (chats, agents)
     }
 
-    class PartitionContext:
-        """Points the table store at one partition: Faust's stores take the partition a
-        read or write belongs to from the stream's "current event"."""
+    def fold_runs(
+        runs: list[tuple[TP, list[InputRecord]]],
+        stage: StageTable,
+        now: float,
+        outputs: OutputBatches,
+    ) -> list[tuple[bytes, bytes, Any, int]]:
+        """Fold runs of consecutive messages (one per partition) of one stage; queue the
+        changelog records and agent changes in ``outputs`` and return the store writes
+        due once they are sent: ``(key, value, record, partition)``, one per key.
 
-        def __init__(self) -> None:
-            self.events: dict[int, faust.Event] = {}
-            self.partition = -1
-
-        def enter(self, message: Message) -> None:
-            partition = message.partition
-            if partition != self.partition:
-                event = self.events.get(partition)
-                if event is None:
-                    event = self.events[partition] = faust.Event(app, None, None, None, message)
-                _current_event.set(weakref.ref(event))
-                self.partition = partition
-
-        def leave(self) -> None:
-            _current_event.set(None)
-            self.partition = -1
-
-    async def fold_fetched(messages: list[Message], stage: StageTable) -> list[Awaitable[Any]]:
-        """Fold fetched messages of one stage, then write each changed key once; the
-        futures of the Kafka deliveries it started.
-
-        Records are decoded once per fetch and encoded once per key; the changelog
-        gets one record per key, sent to the producer directly (Faust's per-write
-        table path costs a future, a buffer round and an offset write each).
+        Records are decoded once per fetch and encoded once per key.
         """
-        table, decode, encode, step_for, name, written = stage
+        table, decode, encode, step_for, name, _ = stage
         records: dict[bytes, Any] = {}
         partition_of: dict[bytes, int] = {}
         changes: list[SourcedChange] = []
-        context = PartitionContext()
+        context = PartitionContext(app)
         try:
-            for fetched in messages:
-                context.enter(fetched)
-                for incoming in await with_skipped(Incoming.of(fetched)):
+            for tp, run in runs:
+                partition = tp.partition
+                context.enter(partition)
+                for incoming in run:
                     key = incoming.key
                     record = records[key] if key in records else stored(table, key, decode)
                     step = step_for(record, incoming)
-                    if await emit(incoming, step, name):
+                    if accepted(incoming, step, name, now, outputs):
                         assert key is not None
                         records[key] = step.record
-                        partition_of[key] = incoming.partition
+                        partition_of[key] = partition
                         changes.extend(step.sends)
-            deliveries = await send_changes(changes) if changes else []
-            send = app.producer.send
-            changelog = table.changelog_topic.get_topic_name()
-            store = table.data
-            for key, record in records.items():
-                value = encode(record)
-                partition = partition_of[key]
-                # Changelog first: if this is cut short, the store does not hold a record
-                # the changelog lacks, and the unacked input is folded again.
-                deliveries.append(await send(changelog, key, value, partition, None, None))
-                context.enter(context.events[partition].message)
+        finally:
+            context.leave()
+        if changes:
+            add_changes(changes, outputs)
+        changelog = table.changelog_topic.get_topic_name()
+        writes = []
+        for key, record in records.items():
+            value = encode(record)
+            partition = partition_of[key]
+            outputs.add(changelog, partition, key, value)
+            writes.append((key, value, record, partition))
+        return writes
+
+    def store_writes(stage: StageTable, writes: list[tuple[bytes, bytes, Any, int]]) -> None:
+        store, written = stage.table.data, stage.written
+        context = PartitionContext(app)
+        try:
+            for key, value, record, partition in writes:
+                context.enter(partition)
                 store[key] = value
                 written(key, record, partition)
         finally:
             context.leave()
-        return deliveries
 
-    def settle(messages: list[Message], delivered: asyncio.Future[list[Any]]) -> None:
+    def settle(
+        fetch: Fetch,
+        done: dict[TP, tuple[int, int]],
+        deliveries: list[Delivery],
+        delivered: asyncio.Future[list[Any]],
+    ) -> None:
         """Once a fetch's output is in Kafka: note the changelog offsets, ack the input."""
         if delivered.cancelled():
             return
@@ -465,36 +493,49 @@ def build_topology(settings: Settings) -> Topology:
             return
         actives = app.assignor.assigned_actives()
         persisted: dict[TP, int] = {}
-        for metadata in delivered.result():
-            tp = TP(metadata.topic, metadata.partition)
-            if metadata.topic in tables_by_changelog and tp in actives:
-                persisted[tp] = max(metadata.offset, persisted.get(tp, -1))
+        for delivery in deliveries:
+            tp = TP(delivery.topic, delivery.partition)
+            if delivery.topic in tables_by_changelog and tp in actives:
+                persisted[tp] = max(delivery.last_offset(), persisted.get(tp, -1))
         if not app.rebalancing:
             # Where recovery resumes reading the changelog into this worker's store.
             for tp, offset in persisted.items():
                 store: Any = tables_by_changelog[tp.topic].data
                 store.set_persisted_offset(tp, offset)
-        ack = app.consumer.ack
-        for message in messages:
-            ack(message)
+        consumer: Any = app.consumer  # an IntakeConsumer
+        consumer.ack_fetch(fetch, done)
 
     crashing: set[asyncio.Future[Any]] = set()
 
-    async def fold_fetch(messages: list[Message]) -> None:
-        """One fetch: chat events first (their changes go out), then the agent inputs.
+    async def fold_fetch(fetch: Fetch) -> None:
+        """One fetch: chat events first (their changes go out), then the agent inputs;
+        then everything they produced goes to Kafka and the stores are written.
 
         The input is acked once everything it produced is in Kafka; until then no
         offset past it is committed and a rebalance waits for it.
         """
-        chat_messages = [m for m in messages if m.topic == settings.chat_topic]
-        agent_messages = [m for m in messages if m.topic != settings.chat_topic]
-        deliveries: list[Awaitable[Any]] = []
-        if chat_messages:
-            deliveries += await fold_fetched(chat_messages, chat_table)
-        if agent_messages:
-            deliveries += await fold_fetched(agent_messages, agent_table)
-        delivered = asyncio.gather(*deliveries)
-        delivered.add_done_callback(partial(settle, messages))
+        chat_runs: list[tuple[TP, list[InputRecord]]] = []
+        agent_runs: list[tuple[TP, list[InputRecord]]] = []
+        done: dict[TP, tuple[int, int]] = {}
+        for tp, run in fetch.records.items():
+            first = run[0].offset
+            hole = watch.run(tp.topic, tp.partition, first, run[-1].offset)
+            if hole is not None:
+                run = [*await read_back(tp.topic, tp.partition, hole), *run]
+                first = hole[0]
+            done[tp] = (first, run[-1].offset)
+            (chat_runs if tp.topic == settings.chat_topic else agent_runs).append((tp, run))
+        now = time.time()
+        outputs = OutputBatches()
+        chat_writes = fold_runs(chat_runs, chat_table, now, outputs) if chat_runs else []
+        agent_writes = fold_runs(agent_runs, agent_table, now, outputs) if agent_runs else []
+        # Changelog first: if this is cut short, the store does not hold a record the
+        # changelog lacks, and the unacked input is folded again.
+        deliveries = await outputs.send(producer())
+        store_writes(chat_table, chat_writes)
+        store_writes(agent_table, agent_writes)
+        delivered = asyncio.gather(*(delivery.future for delivery in deliveries))
+        delivered.add_done_callback(partial(settle, fetch, done, deliveries))
 
     if settings.batch_size > 1:
         transport.intake = Intake(
@@ -521,19 +562,14 @@ def build_topology(settings: Settings) -> Topology:
         keys = list(topology.dirty)
         topology.dirty.clear()
         now = time.time_ns() // 1000
+        outputs = OutputBatches()
         for key in keys:
             data = agents.get(key)
             if data is None:
                 continue
             panel = view(decode_agent_record(data).agent, now)
-            await app.producer.send(
-                settings.panels_topic,
-                key=key,
-                value=orjson.dumps(panel),
-                partition=None,
-                timestamp=None,
-                headers=None,
-            )
+            outputs.add(settings.panels_topic, agent_partition(key), key, orjson.dumps(panel))
+        await outputs.send(producer())
 
     @app.task  # type: ignore[untyped-decorator]
     async def follow_panels() -> None:

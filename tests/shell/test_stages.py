@@ -167,3 +167,11 @@ def test_the_offset_watch_forgets_partitions_that_were_given_away() -> None:
     # Partition 0 moved on elsewhere meanwhile: its next offset here is no hole.
     assert watch.skipped("chats", 0, 500) is None
     assert watch.skipped("chats", 1, 12) == (11, 12)
+
+
+def test_the_offset_watch_notes_a_run_of_messages_at_once() -> None:
+    watch = OffsetWatch()
+    assert watch.run("chats", 0, 10, 19) is None
+    assert watch.run("chats", 0, 20, 20) is None  # the next run follows on
+    assert watch.run("chats", 0, 25, 30) == (21, 25)  # a hole before the run
+    assert watch.skipped("chats", 0, 31) is None
