@@ -50,8 +50,7 @@ async def send_and_read(servers: str, topic: str, per_partition: int) -> None:
         while sum(len(found) for found in seen.values()) < 2 * per_partition:
             for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
                 seen[tp.partition] += [
-                    (record.offset, record.value or b"", list(record.headers))
-                    for record in records
+                    (record.offset, record.value or b"", list(record.headers)) for record in records
                 ]
     finally:
         await consumer.stop()
