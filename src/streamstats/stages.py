@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from aiokafka.partitioner import murmur2
+from murmurhash2 import murmurhash2
 
 from .events import (
     AgentEvent,
@@ -41,9 +41,13 @@ PARTITIONER_ADVICE: Final = (
 )
 
 
+MURMUR2_SEED: Final = 0x9747B28C
+"""The seed of the Java client's murmur2 (``Utils.murmur2``)."""
+
+
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition the Java client's default partitioner picks for ``key``."""
-    hashed: int = murmur2(key)
+    hashed: int = murmurhash2(key, MURMUR2_SEED)
     return (hashed & 0x7FFFFFFF) % partitions
 
 

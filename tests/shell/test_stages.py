@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from aiokafka.partitioner import murmur2
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streamstats.fold import FoldConfig
 from streamstats.instant import parse_instant
@@ -50,6 +53,12 @@ def home(key: str) -> int:
 def test_the_partition_is_the_java_clients_default(key: bytes, java_murmur2: int) -> None:
     for partitions in (1, 3, 4, 12):
         assert partition_for(key, partitions) == (java_murmur2 & 0x7FFFFFFF) % partitions
+
+
+@given(st.binary(max_size=64), st.integers(min_value=1, max_value=64))
+def test_the_partition_matches_aiokafkas_murmur2(key: bytes, partitions: int) -> None:
+    # aiokafka's partitioner is a line-by-line port of the Java client's, in Python.
+    assert partition_for(key, partitions) == (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def test_a_chat_event_is_applied_once_and_its_changes_resent_on_replay(ev: EventFactory) -> None:
