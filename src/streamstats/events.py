@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Annotated, Final, Literal, get_args
+from typing import Annotated, ClassVar, Final, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -48,16 +47,28 @@ EntityId = Annotated[str, Field(min_length=1, max_length=128)]
 Status = Literal["online", "offline", "paused"]
 
 
+class _AtMicros:
+    """``at`` as integer microseconds since the epoch, as the fold keeps time.
+
+    Computed on first use and kept in the instance, like ``functools.cached_property``
+    but without the lock that costs it ~1 µs an event on Python 3.11.
+    """
+
+    def __get__(self, event: _EventBase | None, owner: type | None = None) -> int:
+        if event is None:
+            raise AttributeError("at_micros is an attribute of events, not of their class")
+        micros = to_micros(event.at)
+        event.__dict__["at_micros"] = micros  # found before this descriptor from now on
+        return micros
+
+
 class _EventBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, ignored_types=(_AtMicros,))
 
     event_id: EventId
     at: AwareDatetime
 
-    @cached_property
-    def at_micros(self) -> int:
-        """``at`` as integer microseconds since the epoch, as the fold keeps time."""
-        return to_micros(self.at)
+    at_micros: ClassVar[_AtMicros] = _AtMicros()
 
 
 class AgentStatusChanged(_EventBase):

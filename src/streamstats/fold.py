@@ -163,7 +163,28 @@ def _chat_transferred(chat: ChatState, event: ChatTransferred, changes: _Changes
         return _take_ownership(chat, event.to_agent_id, changes)
     # A transfer does not open a chat, but it still says who the chat belongs to.
     changes.name(event.to_agent_id)
-    return chat._replace(owner=event.to_agent_id)
+    return ChatState(
+        chat.chat_id,
+        chat.open,
+        event.to_agent_id,
+        chat.on_hold,
+        chat.credit_agent,
+        chat.credit_at,
+        chat.recent_ids,
+    )
+
+
+def _with_hold(chat: ChatState, on_hold: bool) -> ChatState:
+    # The constructor, not _replace: this runs for most events and _replace is slow.
+    return ChatState(
+        chat.chat_id,
+        chat.open,
+        chat.owner,
+        on_hold,
+        chat.credit_agent,
+        chat.credit_at,
+        chat.recent_ids,
+    )
 
 
 def _chat_held(chat: ChatState, event: ChatHeld, changes: _Changes) -> ChatState:
@@ -172,7 +193,7 @@ def _chat_held(chat: ChatState, event: ChatHeld, changes: _Changes) -> ChatState
         return chat
     changes.add(event.agent_id, _HOLDS, 1)
     changes.add(chat.owner, _ON_HOLD, 1)
-    return chat._replace(on_hold=True)
+    return _with_hold(chat, True)
 
 
 def _chat_resumed(chat: ChatState, event: ChatResumed, changes: _Changes) -> ChatState:
@@ -180,7 +201,7 @@ def _chat_resumed(chat: ChatState, event: ChatResumed, changes: _Changes) -> Cha
     if not chat.open or not chat.on_hold:
         return chat
     changes.add(chat.owner, _ON_HOLD, -1)
-    return chat._replace(on_hold=False)
+    return _with_hold(chat, False)
 
 
 def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> ChatState:

@@ -5,21 +5,20 @@ The core keeps time as plain integers: exact, cheap to compare and to store.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 __all__ = ["MICROS_PER_SECOND", "format_instant", "parse_instant", "to_micros", "to_seconds"]
 
 MICROS_PER_SECOND: Final = 1_000_000
 _NAIVE_EPOCH: Final = datetime(1970, 1, 1)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND: Final = timedelta(microseconds=1)
 
 
 def to_micros(moment: datetime) -> int:
     """Microseconds since the epoch of an offset-aware datetime, exactly."""
-    # timestamp() is fast but a float; its error is far below half a second, so rounding
-    # the whole seconds (with the exact microseconds taken out) is exact.
-    micro = moment.microsecond
-    return round(moment.timestamp() - micro / MICROS_PER_SECOND) * MICROS_PER_SECOND + micro
+    return (moment - _EPOCH) // _ONE_MICROSECOND
 
 
 def to_seconds(micros: int) -> float:

@@ -210,17 +210,29 @@ class AgentStage:
         replayed = False
         latest: int | None = None
         changes = decode_changes(raw)
+        # The applied offset of each chat partition, written back once at the end.
+        applied: dict[str, int] = {} if record is None else dict(record.offsets)
+        agent = None if record is None else record.agent
+        config = self.config
         for chat_partition, chat_offset, change in changes:
-            if record is None:
-                record = AgentRecord(new_agent(change.agent_id))
-            source = f"chat/{chat_partition}"
-            if chat_offset <= record.applied(source):
+            source = _chat_source(chat_partition)
+            if chat_offset <= applied.get(source, -1):
                 replayed = True
                 continue
-            agent = evolve_agent(record.agent, change, self.config)
-            record = record.advanced(agent, source, chat_offset)
+            agent = evolve_agent(agent, change, config)
+            applied[source] = chat_offset
             latest = change.at if latest is None else max(latest, change.at)
+        if agent is not None and (record is None or latest is not None):
+            record = AgentRecord(agent, tuple(applied.items()))
         return Step(record=record, replayed=replayed, changes=len(changes), event_at=latest)
+
+
+_CHAT_SOURCES: Final = tuple(f"chat/{partition}" for partition in range(256))
+
+
+def _chat_source(partition: int) -> str:
+    """The :attr:`AgentRecord.offsets` name of a chat partition, e.g. ``"chat/3"``."""
+    return _CHAT_SOURCES[partition] if partition < 256 else f"chat/{partition}"
 
 
 @dataclass(slots=True)
