@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import faust
@@ -11,6 +12,22 @@ from .topology import build_topology
 from .web import install_web
 
 __all__ = ["run_worker"]
+
+
+GC_YOUNG_THRESHOLD = 20_000
+"""Allocations between two young-generation collections (Python's default is 700)."""
+
+
+def tune_garbage_collector() -> None:
+    """Collect cyclic garbage less often, and never scan what startup made.
+
+    The fold allocates dozens of short-lived tuples an event, and few of them form
+    cycles; with the default thresholds the collector ran every ~15 events and a full
+    collection walked every object of Faust and the Kafka client as well.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 def run_worker(settings: Settings) -> int:
@@ -27,6 +44,7 @@ def run_worker(settings: Settings) -> int:
     topology = build_topology(settings)
     install_web(topology)
     worker = faust.Worker(topology.app, loglevel=settings.log_level.upper(), redirect_stdouts=False)
+    tune_garbage_collector()
     try:
         worker.execute_from_commandline()
     except SystemExit as stop:
