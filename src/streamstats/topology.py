@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from typing import Any, Final, NamedTuple
 
 import faust
 import orjson
-from faust.streams import _current_event
 from faust.types import TP, StreamT
 
 from .intake import Fetch, InputRecord, Intake, IntakeTransport
@@ -41,6 +39,7 @@ from .state import (
     encode_changes,
     encode_chat_record,
 )
+from .stores import PartitionStore, partition_store
 from .view import view
 
 __all__ = ["Topology", "build_topology"]
@@ -58,6 +57,8 @@ class Topology:
     agents: Any
     """The agents table: agent id bytes → encoded :class:`AgentRecord`."""
     status_topic: Any
+    agent_store: PartitionStore
+    """The agents table's records by key and partition."""
     feed: PanelFeed = field(default_factory=PanelFeed)
     """Panels read back from the panels topic, for the SSE streams."""
     dirty: set[bytes] = field(default_factory=set)
@@ -72,6 +73,19 @@ class Topology:
     rebuilding: dict[bytes, tuple[int, str]] | None = None
     """While ``statuses`` is rebuilt: the agents the fold wrote meanwhile."""
     rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    agent_partitions: dict[bytes, int] = field(default_factory=dict)
+
+    def agent_partition(self, key: bytes) -> int:
+        """The partition of an agent's records on the agent-keyed topics (cached: a
+        worker meets the same agents again and again)."""
+        found = self.agent_partitions.get(key)
+        if found is None:
+            found = self.agent_partitions[key] = partition_for(key, self.settings.partitions)
+        return found
+
+    def stored_agent(self, key: bytes) -> bytes | None:
+        """The agent record stored under ``key`` here, if this worker holds its partition."""
+        return self.agent_store.get(key, self.agent_partition(key))
 
     def ready(self) -> bool:
         """True once table recovery is complete, no rebalance is under way and the
@@ -149,40 +163,11 @@ class Incoming(NamedTuple):
     value: bytes | None
 
 
-class _PartitionOnly(NamedTuple):
-    """What Faust's stores read of the "current event's" message: its partition."""
-
-    topic: str
-    partition: int
-
-
-class PartitionContext:
-    """Points the table stores at one partition: Faust's stores take the partition a
-    read or write belongs to from the stream's "current event"."""
-
-    def __init__(self, app: faust.App) -> None:
-        self.app = app
-        self.events: dict[int, faust.Event] = {}
-        self.partition = -1
-
-    def enter(self, partition: int) -> None:
-        if partition != self.partition:
-            event = self.events.get(partition)
-            if event is None:
-                stand_in: Any = _PartitionOnly("", partition)
-                event = self.events[partition] = faust.Event(self.app, None, None, None, stand_in)
-            _current_event.set(weakref.ref(event))
-            self.partition = partition
-
-    def leave(self) -> None:
-        _current_event.set(None)
-        self.partition = -1
-
-
 class StageTable(NamedTuple):
     """A stage's table and how the fold reads, runs and writes it."""
 
     table: Any
+    store: PartitionStore
     decode: Callable[[bytes], Any]
     encode: Callable[[Any], bytes]
     step: Callable[[Any, InputRecord], Step]
@@ -254,20 +239,13 @@ def build_topology(settings: Settings) -> Topology:
     agents = app.Table(
         "agents", key_type=bytes, value_type=bytes, partitions=partitions, options=ROCKSDB_OPTIONS
     )
-    topology = Topology(app, settings, metrics, agents, status_topic)
+    chat_store, agent_store = partition_store(chats), partition_store(agents)
+    topology = Topology(app, settings, metrics, agents, status_topic, agent_store)
 
     chat_stage = ChatStage(partitions)
     agent_stage = AgentStage(partitions, settings.fold_config)
 
-    agent_partitions: dict[bytes, int] = {}
-
-    def agent_partition(key: bytes) -> int:
-        """The partition of an agent's records on the agent-keyed topics (cached: murmur2
-        in Python costs a few microseconds)."""
-        found = agent_partitions.get(key)
-        if found is None:
-            found = agent_partitions[key] = partition_for(key, partitions)
-        return found
+    agent_partition = topology.agent_partition
 
     def producer() -> Any:
         # The aiokafka producer behind Faust's: batches go to it directly (output.py).
@@ -358,10 +336,11 @@ def build_topology(settings: Settings) -> Topology:
         )
 
     chat_table = StageTable(
-        chats, decode_chat_record, encode_chat_record, chat_step, "chat", _ignore
+        chats, chat_store, decode_chat_record, encode_chat_record, chat_step, "chat", _ignore
     )
     agent_table = StageTable(
         agents,
+        agent_store,
         decode_agent_record,
         encode_agent_record,
         agent_step,
@@ -389,14 +368,13 @@ def build_topology(settings: Settings) -> Topology:
         metrics.messages_read_back.inc(len(found))
         return [Incoming(topic, partition, offset, key, value) for offset, key, value in found]
 
-    def stored(table: Any, key: bytes | None, decode: Any) -> Any:
-        # The store itself: the table's get looks the key up twice (contains, then get).
-        data = table.data.get(key) if key is not None else None
+    def stored(store: PartitionStore, key: bytes | None, partition: int, decode: Any) -> Any:
+        data = store.get(key, partition) if key is not None else None
         return None if data is None else decode(data)
 
     async def fold_one_by_one(stream: StreamT[bytes], stage: StageTable) -> None:
         """The plain way: read, fold and write the table for every single event."""
-        table, decode, encode, step_for, name, written = stage
+        table, store, decode, encode, step_for, name, written = stage
         async for event in stream.events():
             message = event.message
             outputs = OutputBatches()
@@ -405,7 +383,7 @@ def build_topology(settings: Settings) -> Topology:
             if hole is not None:
                 run = [*await read_back(message.topic, message.partition, hole), message]
             for incoming in run:
-                step = step_for(stored(table, incoming.key, decode), incoming)
+                step = step_for(stored(store, incoming.key, incoming.partition, decode), incoming)
                 if accepted(incoming, step, name, time.time(), outputs):
                     assert incoming.key is not None
                     if step.sends:
@@ -431,26 +409,21 @@ def build_topology(settings: Settings) -> Topology:
 
         Records are decoded once per fetch and encoded once per key.
         """
-        table, decode, encode, step_for, name, _ = stage
+        table, store, decode, encode, step_for, name, _ = stage
         records: dict[bytes, Any] = {}
         partition_of: dict[bytes, int] = {}
         changes: list[SourcedChange] = []
-        context = PartitionContext(app)
-        try:
-            for tp, run in runs:
-                partition = tp.partition
-                context.enter(partition)
-                for incoming in run:
-                    key = incoming.key
-                    record = records[key] if key in records else stored(table, key, decode)
-                    step = step_for(record, incoming)
-                    if accepted(incoming, step, name, now, outputs):
-                        assert key is not None
-                        records[key] = step.record
-                        partition_of[key] = partition
-                        changes.extend(step.sends)
-        finally:
-            context.leave()
+        for tp, run in runs:
+            partition = tp.partition
+            for incoming in run:
+                key = incoming.key
+                record = records[key] if key in records else stored(store, key, partition, decode)
+                step = step_for(record, incoming)
+                if accepted(incoming, step, name, now, outputs):
+                    assert key is not None
+                    records[key] = step.record
+                    partition_of[key] = partition
+                    changes.extend(step.sends)
         if changes:
             add_changes(changes, outputs)
         changelog = table.changelog_topic.get_topic_name()
@@ -463,15 +436,10 @@ def build_topology(settings: Settings) -> Topology:
         return writes
 
     def store_writes(stage: StageTable, writes: list[tuple[bytes, bytes, Any, int]]) -> None:
-        store, written = stage.table.data, stage.written
-        context = PartitionContext(app)
-        try:
-            for key, value, record, partition in writes:
-                context.enter(partition)
-                store[key] = value
-                written(key, record, partition)
-        finally:
-            context.leave()
+        stage.store.put_all((key, value, partition) for key, value, _, partition in writes)
+        written = stage.written
+        for key, _, record, partition in writes:
+            written(key, record, partition)
 
     def settle(
         fetch: Fetch,
@@ -564,7 +532,7 @@ def build_topology(settings: Settings) -> Topology:
         now = time.time_ns() // 1000
         outputs = OutputBatches()
         for key in keys:
-            data = agents.get(key)
+            data = topology.stored_agent(key)
             if data is None:
                 continue
             panel = view(decode_agent_record(data).agent, now)

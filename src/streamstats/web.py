@@ -180,8 +180,7 @@ class _Api:
         return parse_instant(text)
 
     def local_panel(self, key: bytes, now: int) -> Panel | None:
-        # The store itself: the table's get looks the key up twice (contains, then get).
-        stored = self.table.data.get(key)
+        stored = self.topology.stored_agent(key)
         return None if stored is None else view(decode_agent_record(stored).agent, now)
 
     def owned_agents(self) -> Iterator[AgentState]:

@@ -12,6 +12,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from streamstats.kafka import delete_run_topics
 from streamstats.output import OutputBatches
 
+from .conftest import in_own_loop
+
 pytestmark = pytest.mark.integration
 
 
@@ -69,6 +71,7 @@ def test_output_batches_keep_order_split_when_full_and_tell_the_last_offset(
 ) -> None:
     run = f"out{uuid.uuid4().hex[:8]}"
     try:
-        asyncio.run(send_and_read(bootstrap_servers, f"{run}.records", 50))
+        # In a loop of its own: the browser tests leave Playwright's running on this thread.
+        in_own_loop(lambda: send_and_read(bootstrap_servers, f"{run}.records", 50))
     finally:
-        asyncio.run(delete_run_topics(bootstrap_servers, run))
+        in_own_loop(lambda: delete_run_topics(bootstrap_servers, run))
