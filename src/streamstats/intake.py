@@ -16,13 +16,21 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import ack_lock
 
-__all__ = ["Fetch", "InputRecord", "Intake", "IntakeConsumer", "IntakeTransport"]
+__all__ = [
+    "FETCH_MAX_WAIT_MS",
+    "Fetch",
+    "InputRecord",
+    "Intake",
+    "IntakeConsumer",
+    "IntakeConsumerThread",
+    "IntakeTransport",
+]
 
 
 class InputRecord(Protocol):
@@ -72,8 +80,31 @@ class Intake:
     handle: Callable[[Fetch], Awaitable[None]]
 
 
+FETCH_MAX_WAIT_MS: Final = 10
+"""How long the broker may hold a fetch for data to arrive (Faust asks for 1,500 ms).
+
+The client keeps one fetch in flight per broker, for the partitions with nothing left
+in its buffer. When the worker's own agent-changes partitions are caught up, such a
+fetch waited for new data while the input partitions, drained meanwhile, could not be
+fetched: the worker sat idle a third of the time (BENCHMARKS.md).
+"""
+
+
+class IntakeConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """The thread that runs Faust's aiokafka consumer, with a short fetch wait."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Read by the consumer when it starts and creates its fetcher.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
 class IntakeConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, with the fetch loop handing intake topics over in bulk."""
+
+    def _new_consumer_thread(self) -> IntakeConsumerThread:
+        return IntakeConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def _drain_messages(self, fetcher: Any) -> None:
         intake: Intake | None = getattr(self.transport, "intake", None)
