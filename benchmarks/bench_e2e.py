@@ -236,6 +236,12 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=200)
     parser.add_argument("--naive-events", type=int, default=None, help="default: --events")
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=Settings.batch_size,
+        help="STREAMSTATS_BATCH_SIZE of the batched worker (default: the worker's default)",
+    )
+    parser.add_argument(
         "--freshness-only", action="store_true", help="skip the two throughput runs"
     )
     parser.add_argument(
@@ -259,8 +265,9 @@ def main() -> None:
         f"{platform.python_version()}, {os.cpu_count()} cores, Kafka at {servers}"
     )
     if not args.freshness_only:
-        batched = throughput(servers, lines, args.partitions, 2000, args.profile)
-        print(f"worker (fetches of ≤2000)       {batched:>10,.0f} events/s")
+        batched = throughput(servers, lines, args.partitions, args.batch_size, args.profile)
+        label = f"worker (fetches of ≤{args.batch_size})"
+        print(f"{label:<32}{batched:>10,.0f} events/s")
         if args.profile is not None:
             print(profile_summary(args.profile))
         naive_lines = lines[: args.naive_events] if args.naive_events else lines

@@ -200,7 +200,7 @@ class Deployment:
         name: str = "w1",
         store: str = "rocksdb",
         jwt_secret: str | None = None,
-        batch_size: int = 2000,
+        batch_size: int = Settings.batch_size,
     ) -> Worker:
         """A worker of this deployment; access control only when given a secret."""
         port = free_port()
