@@ -39,7 +39,7 @@ try:
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import Worker, bootstrap, fresh_settings  # type: ignore[no-redef]
 from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
-from streamstats.settings import Settings
+from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 from streamstats.simulate import simulate_lines
 
 START = datetime(2026, 11, 25, 6, tzinfo=UTC)
@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument(
         "--batch-size",
         type=int,
-        default=Settings.batch_size,
+        default=DEFAULT_BATCH_SIZE,
         help="STREAMSTATS_BATCH_SIZE of the batched worker (default: the worker's default)",
     )
     parser.add_argument(

@@ -6,16 +6,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from .fold import FoldConfig
 from .instant import MICROS_PER_SECOND
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["DEFAULT_BATCH_SIZE", "Settings", "SettingsError"]
 
 
 class SettingsError(ValueError):
     """A setting has a value the worker cannot use."""
+
+
+DEFAULT_BATCH_SIZE: Final = 5000
+"""Default of ``STREAMSTATS_BATCH_SIZE``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,7 @@ class Settings:
     session_timeout_s: float = 45.0
     """How long the consumer group waits for a worker that stopped answering (a crash,
     a SIGKILL) before its partitions move to the others; Kafka's own default."""
-    batch_size: int = 5000
+    batch_size: int = DEFAULT_BATCH_SIZE
     """Most messages fetched and folded as one batch; 1 folds and writes the table event
     by event through plain Faust agents (the benchmarks' naive baseline). Bigger batches
     decode and write a record once for more of its events, but hold the event loop

@@ -34,7 +34,7 @@ from benchmarks.harness import stop_process
 from playwright.sync_api import Browser, sync_playwright
 
 from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
-from streamstats.settings import Settings
+from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,7 +200,7 @@ class Deployment:
         name: str = "w1",
         store: str = "rocksdb",
         jwt_secret: str | None = None,
-        batch_size: int = Settings.batch_size,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> Worker:
         """A worker of this deployment; access control only when given a secret."""
         port = free_port()
