@@ -223,6 +223,11 @@ def encode_changes(changes: list[SourcedChange]) -> bytes:
     return _encode(changes)
 
 
+# Records are rebuilt with tuple.__new__ from the decoded lists: a NamedTuple's own
+# constructor parses its arguments in Python, several times slower.
+_new_tuple: Final = tuple.__new__
+
+
 def decode_agent(data: bytes) -> AgentState:
     """Read bytes written by :func:`encode_agent`."""
     return _agent(_payload(data))
@@ -236,7 +241,9 @@ def decode_chat(data: bytes) -> ChatState:
 def decode_agent_record(data: bytes) -> AgentRecord:
     """Read bytes written by :func:`encode_agent_record`."""
     agent, offsets = _payload(data)
-    return AgentRecord(_agent(agent), tuple((source, offset) for source, offset in offsets))
+    return _new_tuple(
+        AgentRecord, (_agent(agent), tuple([(source, offset) for source, offset in offsets]))
+    )
 
 
 def decode_agent_status(data: bytes) -> str | None:
@@ -248,17 +255,26 @@ def decode_agent_status(data: bytes) -> str | None:
 def decode_chat_record(data: bytes) -> ChatRecord:
     """Read bytes written by :func:`encode_chat_record`."""
     chat, offset, outbox = _payload(data)
-    return ChatRecord(
-        _chat(chat),
-        offset,
-        tuple((at, tuple(AgentChange(*change) for change in changes)) for at, changes in outbox),
+    return _new_tuple(
+        ChatRecord,
+        (
+            _chat(chat),
+            offset,
+            tuple(
+                [
+                    (at, tuple([_new_tuple(AgentChange, change) for change in changes]))
+                    for at, changes in outbox
+                ]
+            ),
+        ),
     )
 
 
 def decode_changes(data: bytes) -> list[SourcedChange]:
     """Read bytes written by :func:`encode_changes`."""
     return [
-        (partition, offset, AgentChange(*change)) for partition, offset, change in _payload(data)
+        (partition, offset, _new_tuple(AgentChange, change))
+        for partition, offset, change in _payload(data)
     ]
 
 
@@ -266,30 +282,48 @@ def _agent(fields: list[Any]) -> AgentState:
     agent_id, name, nickname, clock, tally, late, recent = fields
     (status, since, reason, start, index, offline_since, gap, segments, folded) = clock
     active, on_hold, closed, missed, holds, pending = tally
-    return AgentState(
-        agent_id,
-        name,
-        nickname,
-        SessionClock(
-            status,
-            since,
-            reason,
-            start,
-            index,
-            offline_since,
-            gap,
-            tuple((begin, what) for begin, what in segments),
-            (folded[0], folded[1], folded[2]),
+    return _new_tuple(
+        AgentState,
+        (
+            agent_id,
+            name,
+            nickname,
+            _new_tuple(
+                SessionClock,
+                (
+                    status,
+                    since,
+                    reason,
+                    start,
+                    index,
+                    offline_since,
+                    gap,
+                    tuple([(begin, what) for begin, what in segments]),
+                    (folded[0], folded[1], folded[2]),
+                ),
+            ),
+            _new_tuple(
+                Tally,
+                (
+                    active,
+                    on_hold,
+                    closed,
+                    missed,
+                    holds,
+                    tuple([_new_tuple(AgentChange, change) for change in pending]),
+                ),
+            ),
+            late,
+            tuple(recent),
         ),
-        Tally(active, on_hold, closed, missed, holds, tuple(AgentChange(*c) for c in pending)),
-        late,
-        tuple(recent),
     )
 
 
 def _chat(fields: list[Any]) -> ChatState:
     chat_id, is_open, owner, on_hold, credit_agent, credit_at, recent = fields
-    return ChatState(chat_id, is_open, owner, on_hold, credit_agent, credit_at, tuple(recent))
+    return _new_tuple(
+        ChatState, (chat_id, is_open, owner, on_hold, credit_agent, credit_at, tuple(recent))
+    )
 
 
 def _payload(data: bytes) -> Any:
