@@ -61,8 +61,9 @@ class Topology:
     """The agents table's records by key and partition."""
     feed: PanelFeed = field(default_factory=PanelFeed)
     """Panels read back from the panels topic, for the SSE streams."""
-    dirty: set[bytes] = field(default_factory=set)
-    """Agents written since their panel was last published."""
+    dirty: dict[bytes, tuple[AgentRecord, int]] = field(default_factory=dict)
+    """Agents written since their panel was last published: the record written last
+    and its partition."""
     last_event_at: float | None = None
     """Latest event ``at`` (epoch seconds) this worker applied."""
     statuses: dict[bytes, tuple[int, str]] = field(default_factory=dict)
@@ -83,6 +84,13 @@ class Topology:
             found = self.agent_partitions[key] = partition_for(key, self.settings.partitions)
         return found
 
+    def active_partitions(self) -> set[int]:
+        """The partitions of the agents table this worker holds as active (not standby)."""
+        changelog = self.agents.changelog_topic.get_topic_name()
+        return {
+            tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == changelog
+        }
+
     def stored_agent(self, key: bytes) -> bytes | None:
         """The agent record stored under ``key`` here, if this worker holds its partition."""
         return self.agent_store.get(key, self.agent_partition(key))
@@ -100,7 +108,7 @@ class Topology:
 
     def agent_written(self, key: bytes, record: AgentRecord, partition: int) -> None:
         """Note an agent the fold wrote: its panel is due, its status may have changed."""
-        self.dirty.add(key)
+        self.dirty[key] = (record, partition)
         entry = (partition, record.agent.clock.status or "unknown")
         self.statuses[key] = entry
         if self.rebuilding is not None:
@@ -527,16 +535,15 @@ def build_topology(settings: Settings) -> Topology:
         """Publish the panel of every agent written since the last tick, once each."""
         if not topology.dirty:
             return
-        keys = list(topology.dirty)
-        topology.dirty.clear()
+        written, topology.dirty = topology.dirty, {}
         now = time.time_ns() // 1000
+        # An agent whose partition moved away since is the new owner's to publish.
+        mine = topology.active_partitions()
         outputs = OutputBatches()
-        for key in keys:
-            data = topology.stored_agent(key)
-            if data is None:
-                continue
-            panel = view(decode_agent_record(data).agent, now)
-            outputs.add(settings.panels_topic, agent_partition(key), key, orjson.dumps(panel))
+        for key, (record, partition) in written.items():
+            if partition in mine:
+                panel = orjson.dumps(view(record.agent, now))
+                outputs.add(settings.panels_topic, partition, key, panel)
         await outputs.send(producer())
 
     @app.task  # type: ignore[untyped-decorator]

@@ -128,10 +128,7 @@ class _Api:
         )
 
     def active_partitions(self) -> set[int]:
-        changelog = self.table.changelog_topic.get_topic_name()
-        return {
-            tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == changelog
-        }
+        return self.topology.active_partitions()
 
     def owner_url(self, key: bytes) -> str | None:
         """The owner's URL, or None when this worker owns ``key``; KeyError if nobody does
