@@ -171,6 +171,32 @@ class Incoming(NamedTuple):
     value: bytes | None
 
 
+@dataclass(slots=True)
+class StepTally:
+    """What a batch of steps did, counted for the metrics, which get it in one go."""
+
+    applied: dict[str, int] = field(default_factory=dict)
+    replayed: int = 0
+    unknown: int = 0
+    late: int = 0
+    event_ats: list[int] = field(default_factory=list)
+    """When each folded event happened (epoch microseconds), for the processing delay."""
+
+    def note(self, step: Step) -> None:
+        """Count one step (not a dead letter)."""
+        if step.replayed:
+            self.replayed += 1
+        if step.unknown_type:
+            self.unknown += 1
+        if step.late:
+            self.late += 1
+        applied = step.applied_type
+        if applied is not None:
+            self.applied[applied] = self.applied.get(applied, 0) + 1
+        if step.event_at is not None:
+            self.event_ats.append(step.event_at)
+
+
 class StageTable(NamedTuple):
     """A stage's table and how the fold reads, runs and writes it."""
 
@@ -288,35 +314,26 @@ def build_topology(settings: Settings) -> Topology:
     applied_counters: dict[str, Any] = {}
     delays = {stage: metrics.processing_delay.labels(stage) for stage in ("chat", "agent")}
 
-    def account(step: Step, stage: str, now: float) -> None:
-        if step.replayed:
-            metrics.events_replayed.labels(stage).inc()
-        if step.unknown_type:
-            metrics.events_unknown.inc()
-        if step.late:
-            metrics.late_status_events.inc()
-        applied = step.applied_type
-        if applied is not None:
+    def count(tally: StepTally, stage: str, now: float) -> None:
+        """Add what a batch of steps did to the metrics."""
+        if tally.replayed:
+            metrics.events_replayed.labels(stage).inc(tally.replayed)
+        if tally.unknown:
+            metrics.events_unknown.inc(tally.unknown)
+        if tally.late:
+            metrics.late_status_events.inc(tally.late)
+        for applied, times in tally.applied.items():
             counter = applied_counters.get(applied)
             if counter is None:
                 counter = applied_counters[applied] = metrics.events_applied.labels(applied)
-            counter.inc()
-        if step.event_at is not None:
-            at = step.event_at / 1_000_000
-            delays[stage].observe(max(0.0, now - at))
-            if topology.last_event_at is None or at > topology.last_event_at:
-                topology.last_event_at = at
-
-    def accepted(
-        message: InputRecord, step: Step, stage: str, now: float, outputs: OutputBatches
-    ) -> bool:
-        """Account for a step; True when it has a record to store, False for nothing to
-        store or a dead letter (queued in ``outputs``)."""
-        if step.dead_letter is not None:
-            dead_letter(message, step.dead_letter, outputs)
-            return False
-        account(step, stage, now)
-        return step.record is not None
+            counter.inc(times)
+        if tally.event_ats:
+            observe = delays[stage].observe
+            for at in tally.event_ats:
+                observe(max(0.0, now - at / 1_000_000))
+            latest = max(tally.event_ats) / 1_000_000
+            if topology.last_event_at is None or latest > topology.last_event_at:
+                topology.last_event_at = latest
 
     def add_changes(changes: list[SourcedChange], outputs: OutputBatches) -> None:
         """Queue changes for the agent stage, one message per agent."""
@@ -386,18 +403,24 @@ def build_topology(settings: Settings) -> Topology:
         async for event in stream.events():
             message = event.message
             outputs = OutputBatches()
+            tally = StepTally()
             run: list[InputRecord] = [message]
             hole = watch.skipped(message.topic, message.partition, message.offset)
             if hole is not None:
                 run = [*await read_back(message.topic, message.partition, hole), message]
             for incoming in run:
                 step = step_for(stored(store, incoming.key, incoming.partition, decode), incoming)
-                if accepted(incoming, step, name, time.time(), outputs):
+                if step.dead_letter is not None:
+                    dead_letter(incoming, step.dead_letter, outputs)
+                    continue
+                tally.note(step)
+                if step.record is not None:
                     assert incoming.key is not None
                     if step.sends:
                         add_changes(step.sends, outputs)
                     table[incoming.key] = encode(step.record)
                     written(incoming.key, step.record, incoming.partition)
+            count(tally, name, time.time())
             if outputs.records:
                 await outputs.send(producer())
 
@@ -421,17 +444,24 @@ def build_topology(settings: Settings) -> Topology:
         records: dict[bytes, Any] = {}
         partition_of: dict[bytes, int] = {}
         changes: list[SourcedChange] = []
+        tally = StepTally()
+        note = tally.note
         for tp, run in runs:
             partition = tp.partition
             for incoming in run:
                 key = incoming.key
                 record = records[key] if key in records else stored(store, key, partition, decode)
                 step = step_for(record, incoming)
-                if accepted(incoming, step, name, now, outputs):
+                if step.dead_letter is not None:
+                    dead_letter(incoming, step.dead_letter, outputs)
+                    continue
+                note(step)
+                if step.record is not None:
                     assert key is not None
                     records[key] = step.record
                     partition_of[key] = partition
                     changes.extend(step.sends)
+        count(tally, name, now)
         if changes:
             add_changes(changes, outputs)
         changelog = table.changelog_topic.get_topic_name()
