@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 
 import faust
+from faust.exceptions import ConsistencyError
 
 from .settings import Settings
 from .topology import build_topology
@@ -48,5 +50,20 @@ def run_worker(settings: Settings) -> int:
     try:
         worker.execute_from_commandline()
     except SystemExit as stop:
+        if isinstance(worker.crash_reason, ConsistencyError):
+            print(tables_ahead_advice(settings), file=sys.stderr)
+            return 2
         return stop.code if isinstance(stop.code, int) else 0
     return 0
+
+
+def tables_ahead_advice(settings: Settings) -> str:
+    """What to do when the worker's tables on disk are ahead of their changelog topics."""
+    return (
+        f"streamstats worker: the tables in {settings.data_dir} hold changelog offsets that "
+        f"Kafka at {settings.bootstrap_servers} does not have: the topics of app "
+        f"{settings.app_id!r} were deleted or the broker was reset since this worker last "
+        f"ran. To rebuild from what Kafka holds, delete {settings.data_dir} and start "
+        "again; to keep the old tables, point STREAMSTATS_BOOTSTRAP_SERVERS at the cluster "
+        "they came from."
+    )

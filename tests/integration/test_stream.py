@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streamstats.instant import parse_instant
-from streamstats.kafka import read_offsets
+from streamstats.kafka import delete_run_topics, read_offsets
 from streamstats.replay import panels, replay_lines
 from streamstats.simulate import simulate_lines
 
@@ -219,3 +219,24 @@ def test_offsets_a_consumer_skipped_are_read_back_from_kafka(deployment: Deploym
     servers = deployment.settings.bootstrap_servers
     found = in_own_loop(lambda: read_offsets(servers, topic, 0, 3, 7))
     assert found == [(number, b"k", f"m{number}".encode()) for number in range(3, 7)]
+
+
+def test_a_worker_whose_tables_are_ahead_of_kafka_says_what_to_do(
+    deployment: Deployment,
+) -> None:
+    lines = simulated(seed=17, agents=10, hours=2)
+    worker = deployment.worker().start()
+    worker.wait_ready()
+    deployment.publish(lines)
+    wait_until_replayed(worker, lines)
+    worker.stop()
+    # The topics are gone (a reset broker, deleted topics) but the worker's RocksDB is not.
+    settings = deployment.settings
+    in_own_loop(lambda: delete_run_topics(settings.bootstrap_servers, settings.app_id))
+    time.sleep(2)
+    worker.start()
+    assert worker.process is not None
+    code = worker.process.wait(timeout=120)
+    log = worker.log_tail(20)
+    assert code == 2, log
+    assert f"delete {worker.settings.data_dir}" in log, log
