@@ -156,7 +156,10 @@ class IntakeConsumer(faust_aiokafka.Consumer):
                 tp_records = [record for record in tp_records if record.offset >= last]
             if not tp_records:
                 continue
-            if acks_enabled_for(tp.topic):
+            first, final = tp_records[0].offset, tp_records[-1].offset
+            # Most fetches are consecutive offsets following the last read: no gap to note.
+            contiguous = final - first == len(tp_records) - 1 and (not last or first - last <= 1)
+            if not contiguous and acks_enabled_for(tp.topic):
                 for record in tp_records:
                     offset = record.offset
                     if last and offset - last > 1:
@@ -169,7 +172,7 @@ class IntakeConsumer(faust_aiokafka.Consumer):
             else:
                 for record in tp_records:
                     await self.callback(self._to_message(tp, record))
-            read_offset[tp] = tp_records[-1].offset
+            read_offset[tp] = final
         if not admitted:
             return None
         fetch = Fetch(admitted)

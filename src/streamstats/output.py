@@ -59,9 +59,6 @@ class OutputBatches:
             queued = self.records[where] = []
         queued.append((key, value, headers))
 
-    def __len__(self) -> int:
-        return sum(len(queued) for queued in self.records.values())
-
     async def send(self, producer: Any) -> list[Delivery]:
         """Hand everything queued to an aiokafka producer; the batches' deliveries.
 

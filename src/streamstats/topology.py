@@ -124,7 +124,6 @@ class Topology:
         async with self.rebuild_lock:
             generation = self.app.rebalancing_count
             if self.statuses_generation != generation:
-                count = self.settings.partitions
                 rebuilt: dict[bytes, tuple[int, str]] = {}
                 # Written while the rebuild reads the table: newer than what it read.
                 written: dict[bytes, tuple[int, str]] = {}
@@ -132,7 +131,7 @@ class Topology:
                 try:
                     for number, (key, stored) in enumerate(list(self.agents.items()), 1):
                         status = decode_agent_status(stored) or "unknown"
-                        rebuilt[key] = (partition_for(key, count), status)
+                        rebuilt[key] = (self.agent_partition(key), status)
                         if number % STATUSES_PER_SLICE == 0:
                             await asyncio.sleep(0)
                 finally:

@@ -26,7 +26,6 @@ from .auth import COOKIE, Authenticator, AuthError, Identity
 from .events import AgentStatusChanged
 from .instant import MICROS_PER_SECOND, format_instant, parse_instant
 from .panels import PanelUpdate
-from .stages import partition_for
 from .state import AgentState, decode_agent_record
 from .topology import Topology
 from .view import Panel, view
@@ -127,13 +126,10 @@ class _Api:
             {"Retry-After": "1", **self.freshness()},
         )
 
-    def active_partitions(self) -> set[int]:
-        return self.topology.active_partitions()
-
     def owner_url(self, key: bytes) -> str | None:
         """The owner's URL, or None when this worker owns ``key``; KeyError if nobody does
         (or the routing table names this worker for a partition it does not hold)."""
-        if partition_for(key, self.topology.settings.partitions) in self.active_partitions():
+        if self.topology.agent_partition(key) in self.topology.active_partitions():
             return None
         url = self.app.router.key_store(self.table.name, key)
         mine = self.app.conf.canonical_url
@@ -182,10 +178,10 @@ class _Api:
 
     def owned_agents(self) -> Iterator[AgentState]:
         """The agents of this worker's active partitions (the table also holds standbys)."""
-        mine = self.active_partitions()
-        partitions = self.topology.settings.partitions
+        mine = self.topology.active_partitions()
+        agent_partition = self.topology.agent_partition
         for key, stored in list(self.table.items()):
-            if partition_for(key, partitions) in mine:
+            if agent_partition(key) in mine:
                 yield decode_agent_record(stored).agent
 
     async def local_panels(self, now: int, status: str | None) -> list[Panel]:
@@ -328,7 +324,7 @@ class _Api:
             self.require_supervisor(request)
         metrics = self.topology.metrics
         if self.topology.ready():
-            by_status = await self.topology.count_statuses(self.active_partitions())
+            by_status = await self.topology.count_statuses(self.topology.active_partitions())
             for status in (*STATUSES, "unknown"):
                 metrics.agents_by_status.labels(status).set(by_status[status])
             metrics.table_entries.labels("agents").set(by_status.total())
