@@ -20,10 +20,10 @@ PROOF_SHORT := PROOF_EVENTS=3000 PROOF_BAD=3000 PROOF_REBALANCE_EVENTS=3000 \
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
 system-deps:

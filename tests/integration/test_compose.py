@@ -185,7 +185,7 @@ def test_dockerfile_copies_only_files_the_build_context_has() -> None:
     for match in re.finditer(r"^COPY\s+(?!--from)(.+)$", text, re.MULTILINE):
         *copied, _destination = match.group(1).split()
         sources.extend(source for source in copied if not source.startswith("--"))
-    assert {"pyproject.toml", "README.md", "src/"} <= set(sources)
+    assert {"pyproject.toml", "README.md", "constraints.txt", "src/"} <= set(sources)
     for source in sources:
         assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which is missing"
         assert source.rstrip("/") not in ignored, f".dockerignore excludes {source}"
