@@ -3,10 +3,11 @@
 Run with ``make bench-e2e`` (or ``python benchmarks/bench_e2e.py --events N``).
 
 1. Throughput: N simulated events are preloaded into fresh input topics, then a
-   worker starts; events/s is N over the time from "ready" to "every event and
-   every per-agent change applied". The same is measured for the naive
-   baseline: the same worker with ``STREAMSTATS_BATCH_SIZE=1``, a plain Faust
-   agent that reads, folds and writes the table for every single event.
+   worker starts; events/s is the events folded from "ready" to "every event
+   and every per-agent change applied", over that time. The same is measured
+   for the naive baseline: the same worker with ``STREAMSTATS_BATCH_SIZE=1``, a
+   plain Faust agent that reads, folds and writes the table for every single
+   event. With ``--scale-out N``, also for N workers sharing the partitions.
 2. Freshness: while simulated traffic flows at ``--rate`` events/s, a probe
    agent's status is changed every 50 ms; freshness is the time from
    publishing that event to seeing it in ``GET /agents/{id}``.
@@ -27,6 +28,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -35,9 +37,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 try:
-    from benchmarks.harness import Worker, bootstrap, fresh_settings
+    from benchmarks.harness import Worker, bootstrap, free_port, fresh_settings
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import Worker, bootstrap, fresh_settings  # type: ignore[no-redef]
+    from harness import Worker, bootstrap, free_port, fresh_settings  # type: ignore[no-redef]
 from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 from streamstats.simulate import simulate_lines
@@ -46,13 +48,23 @@ START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 METRIC = re.compile(r"^(streamstats_[a-z_]+_total)(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE)
 
 
-def counters(worker: Worker) -> dict[str, float]:
-    """The worker's counters, summed over their labels."""
-    text = (worker.get("/metrics") or b"").decode()
+def counters(workers: list[Worker]) -> dict[str, float]:
+    """The workers' counters, summed over their labels and over the workers."""
     totals: dict[str, float] = {}
-    for name, value in METRIC.findall(text):
-        totals[name] = totals.get(name, 0.0) + float(value)
+    for worker in workers:
+        text = (worker.get("/metrics") or b"").decode()
+        for name, value in METRIC.findall(text):
+            totals[name] = totals.get(name, 0.0) + float(value)
     return totals
+
+
+def inputs_done(seen: dict[str, float]) -> float:
+    """Input messages the workers have finished with: applied, dead-lettered or ignored."""
+    return (
+        seen.get("streamstats_events_applied_total", 0)
+        + seen.get("streamstats_events_invalid_total", 0)
+        + seen.get("streamstats_events_unknown_type_total", 0)
+    )
 
 
 def throughput(
@@ -61,41 +73,52 @@ def throughput(
     partitions: int,
     batch_size: int,
     profile: Path | None = None,
+    workers: int = 1,
 ) -> float:
+    """Events/s of ``workers`` workers started together on ``lines`` preloaded.
+
+    Counted from the moment every worker answers ``/readyz`` to the moment every input
+    event and every per-agent change is applied; events already applied when the
+    last worker became ready (folded during the first rebalances) are not counted.
+    """
     settings = fresh_settings("bench", servers, partitions, batch_size=batch_size)
     asyncio.run(ensure_topics(settings))
     asyncio.run(publish_lines(settings, lines))
     with tempfile.TemporaryDirectory() as scratch:
-        worker = Worker(settings, Path(scratch))
+        group: list[Worker] = []
         try:
-            worker.wait_ready()
+            for number in range(workers):
+                folder = Path(scratch) / f"worker-{number}"
+                folder.mkdir()
+                own = settings if number == 0 else replace(settings, web_port=free_port())
+                group.append(Worker(own, folder))
+            for worker in group:
+                worker.wait_ready()
             ready = time.monotonic()
-            cpu_at_ready = worker.cpu_seconds()
+            cpu_at_ready = sum(worker.cpu_seconds() for worker in group)
+            done_at_ready = inputs_done(counters(group))
             if profile is not None:
-                sampler = start_profile(worker, profile)
+                sampler = start_profile(group[0], profile)
             while True:
-                seen = counters(worker)
-                inputs = (
-                    seen.get("streamstats_events_applied_total", 0)
-                    + seen.get("streamstats_events_invalid_total", 0)
-                    + seen.get("streamstats_events_unknown_type_total", 0)
-                )
+                seen = counters(group)
                 sent = seen.get("streamstats_agent_changes_sent_total", 0)
                 received = seen.get("streamstats_agent_changes_received_total", 0)
-                if inputs >= len(lines) and received >= sent:
+                if inputs_done(seen) >= len(lines) and received >= sent:
                     elapsed = time.monotonic() - ready
-                    rate = len(lines) / elapsed
-                    cpu = worker.cpu_seconds() - cpu_at_ready
+                    rate = (len(lines) - done_at_ready) / elapsed
+                    cpu = sum(worker.cpu_seconds() for worker in group) - cpu_at_ready
                     print(
-                        f"  (batch size {batch_size}: {elapsed:.1f} s, worker CPU {cpu:.1f} s "
-                        f"= {cpu / elapsed:.0%} of one core)"
+                        f"  ({workers} worker{'s' if workers > 1 else ''}, batch size "
+                        f"{batch_size}: {elapsed:.1f} s for {len(lines) - done_at_ready:,.0f} "
+                        f"events, worker CPU {cpu:.1f} s = {cpu / elapsed:.0%} of one core)"
                     )
                     if profile is not None:
                         sampler.wait()
                     return rate
                 time.sleep(0.25)
         finally:
-            worker.stop()
+            for worker in group:
+                worker.stop()
             asyncio.run(delete_run_topics(settings.bootstrap_servers, settings.app_id))
 
 
@@ -241,8 +264,13 @@ def main() -> None:
         default=DEFAULT_BATCH_SIZE,
         help="STREAMSTATS_BATCH_SIZE of the batched worker (default: the worker's default)",
     )
+    parser.add_argument("--freshness-only", action="store_true", help="skip the throughput runs")
     parser.add_argument(
-        "--freshness-only", action="store_true", help="skip the two throughput runs"
+        "--scale-out",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure N workers sharing the partitions (default: not measured)",
     )
     parser.add_argument(
         "--profile",
@@ -277,6 +305,12 @@ def main() -> None:
             f"({len(naive_lines):,} events)"
         )
         print(f"ratio                           {batched / naive:>10.2f}x")
+        if args.scale_out > 1:
+            group = throughput(
+                servers, lines, args.partitions, args.batch_size, workers=args.scale_out
+            )
+            label = f"{args.scale_out} workers together"
+            print(f"{label:<32}{group:>10,.0f} events/s   ({group / batched:.2f}x one worker)")
     delays = freshness(servers, lines, args.partitions, args.rate, args.probes)
     print(
         f"freshness at {args.rate:,.0f} events/s over {len(delays)} probes: "
