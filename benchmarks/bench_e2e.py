@@ -74,12 +74,13 @@ def throughput(
     batch_size: int,
     profile: Path | None = None,
     workers: int = 1,
-) -> float:
+) -> float | None:
     """Events/s of ``workers`` workers started together on ``lines`` preloaded.
 
     Counted from the moment every worker answers ``/readyz`` to the moment every input
     event and every per-agent change is applied; events already applied when the
     last worker became ready (folded during the first rebalances) are not counted.
+    None when nothing was left to count: too few events for the measurement.
     """
     settings = fresh_settings("bench", servers, partitions, batch_size=batch_size)
     asyncio.run(ensure_topics(settings))
@@ -97,6 +98,8 @@ def throughput(
             ready = time.monotonic()
             cpu_at_ready = sum(worker.cpu_seconds() for worker in group)
             done_at_ready = inputs_done(counters(group))
+            if done_at_ready >= len(lines):
+                return None
             if profile is not None:
                 sampler = start_profile(group[0], profile)
             while True:
@@ -246,6 +249,17 @@ async def probe(settings: Settings, worker: Worker, count: int) -> list[float]:
     return delays
 
 
+def print_rate(what: str, rate: float | None, note: str = "") -> None:
+    """One result line; a rate that could not be measured says what to do instead."""
+    if rate is None:
+        print(
+            f"{what:<32}not measured: every event was folded before the last worker "
+            "was ready; run with more --events"
+        )
+    else:
+        print(f"{what:<32}{rate:>10,.0f} events/s   {note}".rstrip())
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -294,23 +308,24 @@ def main() -> None:
     )
     if not args.freshness_only:
         batched = throughput(servers, lines, args.partitions, args.batch_size, args.profile)
-        label = f"worker (fetches of ≤{args.batch_size})"
-        print(f"{label:<32}{batched:>10,.0f} events/s")
+        print_rate(f"worker (fetches of ≤{args.batch_size})", batched)
         if args.profile is not None:
             print(profile_summary(args.profile))
         naive_lines = lines[: args.naive_events] if args.naive_events else lines
         naive = throughput(servers, naive_lines, args.partitions, 1)
-        print(
-            f"naive worker (table per event)  {naive:>10,.0f} events/s   "
-            f"({len(naive_lines):,} events)"
-        )
-        print(f"ratio                           {batched / naive:>10.2f}x")
+        print_rate("naive worker (table per event)", naive, f"({len(naive_lines):,} events)")
+        if batched is not None and naive is not None:
+            print(f"ratio                           {batched / naive:>10.2f}x")
         if args.scale_out > 1:
             group = throughput(
                 servers, lines, args.partitions, args.batch_size, workers=args.scale_out
             )
-            label = f"{args.scale_out} workers together"
-            print(f"{label:<32}{group:>10,.0f} events/s   ({group / batched:.2f}x one worker)")
+            compared = (
+                f"({group / batched:.2f}x one worker)"
+                if group is not None and batched is not None
+                else ""
+            )
+            print_rate(f"{args.scale_out} workers together", group, compared)
     delays = freshness(servers, lines, args.partitions, args.rate, args.probes)
     print(
         f"freshness at {args.rate:,.0f} events/s over {len(delays)} probes: "
