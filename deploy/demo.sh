@@ -4,10 +4,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
 export "$(bash deploy/local-kafka/kafka.sh start)"
-export STREAMSTATS_APP_ID="${STREAMSTATS_APP_ID:-streamstats-demo}"
-export STREAMSTATS_STATUS_TOPIC="${STREAMSTATS_STATUS_TOPIC:-demo.agent-status}"
-export STREAMSTATS_CHAT_TOPIC="${STREAMSTATS_CHAT_TOPIC:-demo.chat-events}"
-export STREAMSTATS_DATA_DIR="${STREAMSTATS_DATA_DIR:-streamstats-data/demo}"
+# Every demo has topics, a consumer group and tables of its own, removed when it stops: the
+# simulated day is the same each time (same event ids), so a second demo folded onto the
+# first one's state would see its events as duplicates.
+run="streamstats-demo-$(date -u +%Y%m%d%H%M%S)"
+export STREAMSTATS_APP_ID="$run"
+export STREAMSTATS_STATUS_TOPIC="$run.agent-status"
+export STREAMSTATS_CHAT_TOPIC="$run.chat-events"
+export STREAMSTATS_PANELS_TOPIC="$run.agent-panels"
+export STREAMSTATS_DEAD_LETTER_TOPIC="$run.dead-letter"
+export STREAMSTATS_DATA_DIR="streamstats-data/$run"
 port="${STREAMSTATS_WEB_PORT:-6066}"
 STREAMSTATS_JWT_SECRET="$(bash deploy/dev-secret.sh)"
 export STREAMSTATS_JWT_SECRET
@@ -17,7 +23,22 @@ agents="${DEMO_AGENTS:-20}"
 
 "$bin/streamstats" worker &
 worker=$!
-trap 'kill "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true' EXIT INT TERM
+
+remove_run() {
+    trap - EXIT INT TERM
+    # The worker, and the simulated feed if it still runs.
+    pkill -TERM -P $$ 2>/dev/null || true
+    wait 2>/dev/null || true
+    echo "removing the demo's topics and $STREAMSTATS_DATA_DIR ..." >&2
+    "$bin/python" - "$KAFKA_BOOTSTRAP_SERVERS" "$run" <<'PY' || true
+import asyncio, sys
+from streamstats.kafka import delete_run_topics
+asyncio.run(delete_run_topics(sys.argv[1], sys.argv[2]))
+PY
+    rm -rf "$STREAMSTATS_DATA_DIR"
+}
+trap remove_run EXIT
+trap 'exit 130' INT TERM
 
 echo "waiting for the worker on http://127.0.0.1:$port/readyz ..." >&2
 for _ in $(seq 1 120); do
@@ -42,9 +63,20 @@ streamstats demo is running: $agents simulated agents; their day began at $start
   the team view:   http://127.0.0.1:$port/team?token=$supervisor_token
   the API:         curl -H "Authorization: Bearer $supervisor_token" http://127.0.0.1:$port/agents
   metrics:         http://127.0.0.1:$port/metrics
-Ctrl-C stops it.
+Ctrl-C stops it and removes this run's topics ($run.*, $run-*) and tables ($STREAMSTATS_DATA_DIR).
 
 MSG
 "$bin/streamstats" simulate --seed "${DEMO_SEED:-1}" --agents "$agents" --hours 24 --start "$start" \
-    | "$bin/streamstats" produce - --realtime
-wait "$worker"
+    | "$bin/streamstats" produce - --realtime &
+feed=$!
+# Both run in the background: bash runs a trap (Ctrl-C, kill) only between commands,
+# and a wait is the one it interrupts.
+set +e
+wait -n "$worker" "$feed"
+status=$?
+set -e
+if [ "$status" -eq 0 ] && kill -0 "$worker" 2>/dev/null; then
+    # The simulated day is over; the panels stay up until Ctrl-C.
+    wait "$worker"
+fi
+exit "$status"
