@@ -28,7 +28,7 @@ from streamstats.kafka import route_event
 from streamstats.replay import replay_lines
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 from streamstats.simulate import simulate_lines
-from streamstats.stages import AgentStage, ChatStage, partition_for
+from streamstats.stages import AgentStage, ChatStage, changes_by_agent, partition_for
 from streamstats.state import (
     SourcedChange,
     decode_agent_record,
@@ -139,10 +139,10 @@ def stages_in_fetches(messages: Sequence[Message]) -> None:
             chat_store[key] = encode_chat_record(record)
         for key, record in agents.items():
             agent_store[key] = encode_agent_record(record)
-        by_agent: dict[str, list[SourcedChange]] = {}
-        for sourced in sends:
-            by_agent.setdefault(sourced[2].agent_id, []).append(sourced)
-        changes_in = [(agent.encode(), encode_changes(items)) for agent, items in by_agent.items()]
+        changes_in = [
+            (agent.encode(), encode_changes(items))
+            for agent, items in changes_by_agent(sends).items()
+        ]
 
 
 def main() -> None:

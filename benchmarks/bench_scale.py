@@ -59,7 +59,7 @@ from streamstats.instant import format_instant, to_micros
 from streamstats.kafka import delete_run_topics, route_event
 from streamstats.settings import Settings
 from streamstats.simulate import simulate_lines
-from streamstats.stages import AgentStage, ChatStage, partition_for
+from streamstats.stages import AgentStage, ChatStage, changes_by_agent, partition_for
 from streamstats.state import (
     AgentRecord,
     ChatRecord,
@@ -190,10 +190,7 @@ def _apply_changes(
     stage: AgentStage, agents: dict[bytes, AgentRecord], sends: list[SourcedChange]
 ) -> None:
     """What the agent stage does with the agent-changes messages of one chat event."""
-    by_agent: dict[str, list[SourcedChange]] = {}
-    for sourced in sends:
-        by_agent.setdefault(sourced[2].agent_id, []).append(sourced)
-    for agent_id, items in by_agent.items():
+    for agent_id, items in changes_by_agent(sends).items():
         key = agent_id.encode()
         step = stage.handle_changes(agents.get(key), encode_changes(items))
         assert isinstance(step.record, AgentRecord)

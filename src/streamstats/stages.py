@@ -33,7 +33,15 @@ from .state import (
     new_chat,
 )
 
-__all__ = ["AgentStage", "ChatStage", "DeadLetter", "OffsetWatch", "Step", "partition_for"]
+__all__ = [
+    "AgentStage",
+    "ChatStage",
+    "DeadLetter",
+    "OffsetWatch",
+    "Step",
+    "changes_by_agent",
+    "partition_for",
+]
 
 PARTITIONER_ADVICE: Final = (
     "produce with the murmur2 partitioner (the Java client default; "
@@ -225,6 +233,14 @@ class AgentStage:
         if agent is not None and (record is None or latest is not None):
             record = AgentRecord(agent, tuple(applied.items()))
         return Step(record=record, replayed=replayed, changes=len(changes), event_at=latest)
+
+
+def changes_by_agent(changes: list[SourcedChange]) -> dict[str, list[SourcedChange]]:
+    """Changes grouped by agent id, in order: each group is one agent-changes message."""
+    grouped: dict[str, list[SourcedChange]] = {}
+    for sourced in changes:
+        grouped.setdefault(sourced[2].agent_id, []).append(sourced)
+    return grouped
 
 
 _CHAT_SOURCES: Final = tuple(f"chat/{partition}" for partition in range(256))

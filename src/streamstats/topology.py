@@ -27,7 +27,15 @@ from .metrics import Metrics
 from .output import Delivery, OutputBatches
 from .panels import PanelFeed
 from .settings import Settings
-from .stages import AgentStage, ChatStage, DeadLetter, OffsetWatch, Step, partition_for
+from .stages import (
+    AgentStage,
+    ChatStage,
+    DeadLetter,
+    OffsetWatch,
+    Step,
+    changes_by_agent,
+    partition_for,
+)
 from .state import (
     AgentRecord,
     ChatRecord,
@@ -336,11 +344,8 @@ def build_topology(settings: Settings) -> Topology:
 
     def add_changes(changes: list[SourcedChange], outputs: OutputBatches) -> None:
         """Queue changes for the agent stage, one message per agent."""
-        by_agent: dict[str, list[SourcedChange]] = {}
-        for sourced in changes:
-            by_agent.setdefault(sourced[2].agent_id, []).append(sourced)
         topic = settings.changes_topic
-        for agent_id, items in by_agent.items():
+        for agent_id, items in changes_by_agent(changes).items():
             key = agent_id.encode()
             outputs.add(topic, agent_partition(key), key, encode_changes(items))
         metrics.changes_sent.inc(len(changes))

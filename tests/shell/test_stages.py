@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from streamstats.fold import FoldConfig
 from streamstats.instant import parse_instant
-from streamstats.stages import AgentStage, ChatStage, OffsetWatch, partition_for
+from streamstats.stages import AgentStage, ChatStage, OffsetWatch, changes_by_agent, partition_for
 from streamstats.state import (
     AgentRecord,
     ChatRecord,
@@ -154,6 +154,30 @@ def test_records_and_change_messages_round_trip(ev: EventFactory) -> None:
     applied = agents.handle_changes(None, encode_changes(step.sends))
     assert isinstance(applied.record, AgentRecord)
     assert decode_agent_record(encode_agent_record(applied.record)) == applied.record
+
+
+def test_changes_are_grouped_per_agent_in_the_order_they_were_made(ev: EventFactory) -> None:
+    chats = ChatStage(PARTITIONS)
+    first = chats.handle(None, b"c1", wire(ev.assigned("c1", "a", at("08:00"))), home("c1"), 1)
+    moved = chats.handle(
+        first.record,
+        b"c1",
+        wire(ev.transferred("c1", "a", "b", at("08:05"), "manual")),
+        home("c1"),
+        2,
+    )
+    other = chats.handle(None, b"c2", wire(ev.assigned("c2", "a", at("08:06"))), home("c2"), 3)
+    sends = [*first.sends, *moved.sends, *other.sends]
+
+    grouped = changes_by_agent(sends)
+
+    assert list(grouped) == ["a", "b"]
+    assert [offset for _, offset, _ in grouped["a"]] == [1, 2, 3]
+    assert [offset for _, offset, _ in grouped["b"]] == [2]
+    regrouped = [sent for group in grouped.values() for sent in group]
+    assert sorted(regrouped, key=lambda sent: (sent[1], sent[2].agent_id)) == sorted(
+        sends, key=lambda sent: (sent[1], sent[2].agent_id)
+    )
 
 
 def test_the_offset_watch_reports_offsets_skipped_on_a_partition() -> None:
