@@ -26,8 +26,8 @@ worker=$!
 
 remove_run() {
     trap - EXIT INT TERM
-    # The worker, and the simulated feed if it still runs.
-    pkill -TERM -P $$ 2>/dev/null || true
+    # The worker, and both ends of the simulated feed if it still runs.
+    kill $(jobs -p) ${feed:-} 2>/dev/null || true
     wait 2>/dev/null || true
     echo "removing the demo's topics and $STREAMSTATS_DATA_DIR ..." >&2
     "$bin/python" - "$KAFKA_BOOTSTRAP_SERVERS" "$run" <<'PY' || true
