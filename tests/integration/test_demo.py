@@ -36,6 +36,16 @@ async def demo_topics(servers: str) -> set[str]:
         await admin.close()
 
 
+def topics_left(servers: str, run: str) -> set[str]:
+    """The run's topics still listed after a few seconds (the broker deletes them async)."""
+    deadline = time.monotonic() + 15
+    while True:
+        left = {name for name in in_own_loop(lambda: demo_topics(servers)) if name.startswith(run)}
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.5)
+
+
 def read_panel(port: int, token: str, agent: str) -> dict[str, object] | None:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/agents/{agent}", headers={"Authorization": f"Bearer {token}"}
@@ -87,7 +97,8 @@ def run_demo(servers: str, log: Path) -> tuple[str, dict[str, object], set[str]]
         assert run is not None, log.read_text(errors="replace")[-3000:]
         topics = in_own_loop(lambda: demo_topics(servers))
         os.killpg(demo.pid, signal.SIGINT)
-        assert demo.wait(timeout=90) == 130, log.read_text(errors="replace")[-3000:]
+        # 130 when bash takes the Ctrl-C first, the worker's 0 when it stops first.
+        assert demo.wait(timeout=90) in (0, 130), log.read_text(errors="replace")[-3000:]
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
@@ -101,8 +112,7 @@ def test_each_demo_serves_panels_on_its_own_topics_and_removes_them(
     first, panel, topics = run_demo(bootstrap_servers, tmp_path / "first.log")
     assert panel["agent_id"] == "a-0001"
     assert {f"{first}.agent-status", f"{first}.chat-events"} <= topics
-    left = in_own_loop(lambda: demo_topics(bootstrap_servers))
-    assert not {topic for topic in left if topic.startswith(first)}, left
+    assert not topics_left(bootstrap_servers, first)
     assert not (ROOT / "streamstats-data" / first).exists()
 
     second, panel, topics = run_demo(bootstrap_servers, tmp_path / "second.log")
