@@ -22,13 +22,17 @@ from typing import Any
 
 import orjson
 
+try:
+    from benchmarks.harness import InputMessage, routed_messages
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
+    from harness import InputMessage, routed_messages  # type: ignore[no-redef]
+
 from streamstats.events import decode_event
 from streamstats.fold import FoldConfig
-from streamstats.kafka import route_event
 from streamstats.replay import replay_lines
-from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
+from streamstats.settings import DEFAULT_BATCH_SIZE
 from streamstats.simulate import simulate_lines
-from streamstats.stages import AgentStage, ChatStage, changes_by_agent, partition_for
+from streamstats.stages import AgentStage, ChatStage, changes_by_agent
 from streamstats.state import (
     SourcedChange,
     decode_agent_record,
@@ -77,25 +81,6 @@ def decode_and_fold(lines: Sequence[bytes]) -> None:
 
 PARTITIONS = 4
 
-# (topic is the chat topic, key, partition, offset, value) of one input message.
-Message = tuple[bool, bytes, int, int, bytes]
-
-
-def as_messages(lines: Sequence[bytes]) -> list[Message]:
-    """The lines as the worker would read them: routed, keyed, partitioned, numbered."""
-    settings = Settings()
-    next_offset: dict[tuple[bool, int], int] = {}
-    messages = []
-    for line in lines:
-        topic, key = route_event(line, settings)
-        assert key is not None, "simulated events all have a key"
-        partition = partition_for(key, PARTITIONS)
-        on_chat_topic = topic == settings.chat_topic
-        offset = next_offset.get((on_chat_topic, partition), 0)
-        next_offset[(on_chat_topic, partition)] = offset + 1
-        messages.append((on_chat_topic, key, partition, offset, line))
-    return messages
-
 
 def _latest(
     records: dict[bytes, Any], store: dict[bytes, bytes], key: bytes, decode: Callable[[bytes], Any]
@@ -107,7 +92,7 @@ def _latest(
     return record
 
 
-def stages_in_fetches(messages: Sequence[Message]) -> None:
+def stages_in_fetches(messages: Sequence[InputMessage]) -> None:
     """Each fetch of ``DEFAULT_BATCH_SIZE`` messages through the stages, as
     ``topology.fold_runs`` does it: a stored record is decoded once per fetch and
     encoded once per key; a fetch's agent changes are folded with the next fetch."""
@@ -160,9 +145,9 @@ def main() -> None:
         ("decode + validate (pydantic)", best_rate(decode_only, lines, args.repeat)),
         ("decode + validate + fold", best_rate(decode_and_fold, lines, args.repeat)),
     ]
-    messages = as_messages(lines)
+    messages = list(routed_messages(lines, PARTITIONS))
     # With the worker's garbage collector settings, which also keep the collector from
-    # walking the million input messages over and over; as_messages made them first.
+    # walking the million input messages over and over; they were made just before.
     thresholds = gc.get_threshold()
     tune_garbage_collector()
     # Same events as the other rows; best_rate counts them by the length of its input.

@@ -37,7 +37,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,10 +53,14 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+try:
+    from benchmarks.harness import free_port, routed_messages
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
+    from harness import free_port, routed_messages  # type: ignore[no-redef]
+
 from streamstats.fold import FoldConfig
 from streamstats.instant import format_instant, to_micros
-from streamstats.kafka import delete_run_topics, route_event
-from streamstats.settings import Settings
+from streamstats.kafka import delete_run_topics
 from streamstats.simulate import simulate_lines
 from streamstats.stages import AgentStage, ChatStage, changes_by_agent, partition_for
 from streamstats.state import (
@@ -78,8 +81,6 @@ START = datetime(2026, 11, 25, tzinfo=UTC)
 HOURS = 24.0
 READ_AT = START + timedelta(hours=HOURS + 1)
 """The instant the sampled panels are read at (``?at=``), after the simulated day."""
-ROUTING = Settings()
-"""Only its topic names are used, to tell status events from chat events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +135,6 @@ def build_state(options: Options) -> Seeded:
     agent_stage = AgentStage(partitions, FoldConfig())
     chats: dict[bytes, bytes] = {}
     agents: dict[bytes, AgentRecord] = {}
-    status_offsets = [0] * partitions
-    chat_offsets = [0] * partitions
     events = dead_letters = 0
     lines = simulate_lines(
         seed=options.seed,
@@ -145,23 +144,15 @@ def build_state(options: Options) -> Seeded:
         start=START,
     )
     try:
-        for line in lines:
-            raw = line.rstrip(b"\n")
+        for on_chat_topic, key, partition, offset, raw in routed_messages(lines, partitions):
             events += 1
             if events % 200_000 == 0:
                 gc.freeze()
-            topic, key = route_event(raw, ROUTING)
-            assert key is not None
-            partition = partition_for(key, partitions)
-            if topic == ROUTING.status_topic:
-                offset = status_offsets[partition]
-                status_offsets[partition] += 1
+            if not on_chat_topic:
                 step = agent_stage.handle_status(agents.get(key), key, raw, partition, offset)
                 if isinstance(step.record, AgentRecord):
                     agents[key] = step.record
             else:
-                offset = chat_offsets[partition]
-                chat_offsets[partition] += 1
                 stored = chats.get(key)
                 chat = None if stored is None else decode_chat_record(stored)
                 step = chat_stage.handle(chat, key, raw, partition, offset)
@@ -262,14 +253,6 @@ def tree_bytes(folder: Path) -> int:
 
 
 # --- workers --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:

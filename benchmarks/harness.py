@@ -17,12 +17,34 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from streamstats.kafka import route_event
 from streamstats.settings import Settings
+from streamstats.stages import partition_for
 
 ROOT = Path(__file__).resolve().parents[1]
+
+InputMessage = tuple[bool, bytes, int, int, bytes]
+"""(on the chat topic, key, partition, offset, value) of one input message."""
+
+
+def routed_messages(lines: Iterable[bytes], partitions: int) -> Iterator[InputMessage]:
+    """Simulated lines as the worker would read them once produced: on the topic and
+    partition of their key, numbered per topic partition from offset 0."""
+    routing = Settings()  # only its topic names, to tell chat events from status events
+    next_offset: dict[tuple[bool, int], int] = {}
+    for line in lines:
+        value = line.rstrip(b"\n")
+        topic, key = route_event(value, routing)
+        assert key is not None, "simulated events all have a key"
+        partition = partition_for(key, partitions)
+        on_chat_topic = topic == routing.chat_topic
+        offset = next_offset.get((on_chat_topic, partition), 0)
+        next_offset[(on_chat_topic, partition)] = offset + 1
+        yield on_chat_topic, key, partition, offset, value
 
 
 def bootstrap() -> str:

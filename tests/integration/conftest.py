@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
-from benchmarks.harness import stop_process
+from benchmarks.harness import free_port, stop_process
 from playwright.sync_api import Browser, sync_playwright
 
 from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
@@ -92,13 +91,6 @@ def run_checked(*command: str) -> subprocess.CompletedProcess[str]:
         f"--- stderr ---\n{result.stderr}\n--- stdout ---\n{result.stdout}"
     )
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def http(method: str, url: str, body: bytes | None = None) -> tuple[int, dict[str, str], Any]:
