@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field, replace
@@ -516,6 +517,7 @@ class Results:
     metrics_seconds: list[float] = field(default_factory=list)
     list_seconds: float | None = None
     list_bytes: int = 0
+    page_seconds: float | None = None
     owners_before: list[str] = field(default_factory=list)
     owners_after: list[str] = field(default_factory=list)
     worker_urls: dict[str, str] = field(default_factory=dict)
@@ -582,6 +584,10 @@ def _scenarios(options: Options, scenario: Run, results: Results, seeded: Seeded
     results.list_seconds, status, results.list_bytes = timed_get(f"{first.url}/agents")
     if status != 200:
         results.problems.append(f"GET /agents answered {status}")
+    middle = urllib.parse.quote(sorted(keys)[len(keys) // 2].decode())
+    results.page_seconds, status, _ = timed_get(f"{first.url}/agents?limit=100&after={middle}")
+    if status != 200:
+        results.problems.append(f"GET /agents?limit=100 answered {status}")
     first.stop()
     results.rocksdb_bytes = tree_bytes(first.data_dir)
 
@@ -729,6 +735,11 @@ def report(results: Results) -> str:
         lines.append(
             f"| `GET /agents` (every panel) | {results.list_seconds:,.2f} s, "
             f"{_mib(results.list_bytes)} | |"
+        )
+    if results.page_seconds is not None:
+        lines.append(
+            f"| `GET /agents?limit=100&after=…` (a page from the middle) | "
+            f"{results.page_seconds:,.2f} s | |"
         )
     lines += ["", "wrk commands (ids files: one agent id a line; `bench_scale.lua` picks one at"]
     lines.append("random per request):")

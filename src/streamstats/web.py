@@ -12,10 +12,11 @@ import html
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Final, Literal, cast
+from operator import itemgetter
+from typing import Any, Final, Literal, NamedTuple, cast
 
 import orjson
 from aiohttp import ClientError, web
@@ -26,7 +27,7 @@ from .auth import COOKIE, Authenticator, AuthError, Identity
 from .events import AgentStatusChanged
 from .instant import MICROS_PER_SECOND, format_instant, parse_instant
 from .panels import PanelUpdate
-from .state import AgentState, decode_agent_record
+from .state import decode_agent_record, decode_agent_status
 from .topology import Topology
 from .view import Panel, view
 
@@ -39,6 +40,8 @@ HEARTBEAT_SECONDS: Final = 15.0
 STATUSES: Final = ("online", "offline", "paused")
 PANELS_PER_SLICE: Final = 500
 """Panels built between two yields to the event loop in a list of agents."""
+KEYS_PER_SLICE: Final = 5000
+"""Stored agents looked at between two yields to the event loop in a list of agents."""
 
 
 class StatusRequest(BaseModel):
@@ -48,6 +51,30 @@ class StatusRequest(BaseModel):
 
     status: Literal["online", "offline", "paused"]
     reason: str | None = Field(default=None, max_length=64)
+
+
+class ListQuery(NamedTuple):
+    """What ``GET /agents`` asks for: a status, and optionally one page of the list."""
+
+    status: str | None = None
+    after: str | None = None
+    """Only agents whose id sorts after this one: the ``next`` of the page before."""
+    limit: int | None = None
+    """At most this many agents; None: all of them."""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> ListQuery:
+        """Read ``status``, ``after`` and ``limit``; raise ``ValueError`` naming a bad one."""
+        status = query.get("status")
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"status: must be one of {', '.join(STATUSES)}, not {status!r}")
+        limit_text = query.get("limit")
+        limit = None
+        if limit_text is not None:
+            if not (limit_text.isascii() and limit_text.isdigit()) or int(limit_text) < 1:
+                raise ValueError(f"limit: must be a whole number of 1 or more, not {limit_text!r}")
+            limit = int(limit_text)
+        return cls(status, query.get("after"), limit)
 
 
 def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -167,41 +194,55 @@ class _Api:
 
     @staticmethod
     def read_at(request: web.Request) -> int:
+        """The instant to evaluate at; raises ``ValueError`` naming the ``at`` parameter."""
         text = request.query.get("at")
         if text is None:
             return _now_micros()
-        return parse_instant(text)
+        try:
+            return parse_instant(text)
+        except ValueError as error:
+            raise ValueError(f"at: {error}") from error
 
     def local_panel(self, key: bytes, now: int) -> Panel | None:
         stored = self.topology.stored_agent(key)
         return None if stored is None else view(decode_agent_record(stored).agent, now)
 
-    def owned_agents(self) -> Iterator[AgentState]:
-        """The agents of this worker's active partitions (the table also holds standbys)."""
+    async def local_panels(self, now: int, wanted: ListQuery) -> tuple[list[Panel], bool]:
+        """This worker's page of ``wanted``, sorted by agent id, and whether more follow.
+
+        Keys and statuses are checked before any record is decoded in full, and the work
+        is done in slices so that a big table does not hold up the fold and other
+        requests (100,000 agents take seconds).
+        """
         mine = self.topology.active_partitions()
         agent_partition = self.topology.agent_partition
-        for key, stored in list(self.table.items()):
-            if agent_partition(key) in mine:
-                yield decode_agent_record(stored).agent
-
-    async def local_panels(self, now: int, status: str | None) -> list[Panel]:
-        """Panels of the agents this worker owns, built in slices so that a big table
-        does not hold up the fold and other requests (100,000 agents take seconds)."""
+        after = None if wanted.after is None else wanted.after.encode()
+        chosen: list[tuple[bytes, bytes]] = []
+        for count, (key, stored) in enumerate(list(self.table.items()), start=1):
+            # The table also holds standby copies of other workers' partitions.
+            if (
+                agent_partition(key) in mine
+                and (after is None or key > after)  # UTF-8 keeps the order of code points
+                and (wanted.status is None or decode_agent_status(stored) == wanted.status)
+            ):
+                chosen.append((key, stored))
+            if count % KEYS_PER_SLICE == 0:
+                await asyncio.sleep(0)
+        chosen.sort(key=itemgetter(0))
+        more = wanted.limit is not None and len(chosen) > wanted.limit
         panels: list[Panel] = []
-        for count, agent in enumerate(self.owned_agents(), start=1):
-            panel = view(agent, now)
-            if status in (None, panel["status"]["current"]):
-                panels.append(panel)
+        for count, (_, stored) in enumerate(chosen[: wanted.limit], start=1):
+            panels.append(view(decode_agent_record(stored).agent, now))
             if count % PANELS_PER_SLICE == 0:
                 await asyncio.sleep(0)
-        return panels
+        return panels, more
 
     async def agent(self, request: web.Request, agent_id: str) -> web.Response:
         self.require_agent(request, agent_id)
         try:
             now = self.read_at(request)
         except ValueError as error:
-            return _error(400, f"at: {error}")
+            return _error(400, str(error))
         if not self.topology.ready():
             return self.unavailable()
         key = agent_id.encode()
@@ -222,17 +263,15 @@ class _Api:
 
     async def agent_list(self, request: web.Request) -> web.Response:
         self.require_supervisor(request)
-        status = request.query.get("status")
-        if status is not None and status not in STATUSES:
-            return _error(400, f"status: must be one of {', '.join(STATUSES)}, not {status!r}")
         try:
+            wanted = ListQuery.from_query(request.query)
             now = self.read_at(request)
         except ValueError as error:
-            return _error(400, f"at: {error}")
+            return _error(400, str(error))
         if not self.topology.ready():
             return self.unavailable()
         generation = self.app.rebalancing_count
-        panels = await self.local_panels(now, status)
+        panels, more = await self.local_panels(now, wanted)
         if generation != self.app.rebalancing_count or not self.topology.ready():
             return self.unavailable()  # partitions moved while the panels were built
         if ROUTED_HEADER not in request.headers:
@@ -243,9 +282,17 @@ class _Api:
                 if answer.status != 200:
                     return answer
                 assert isinstance(answer.body, bytes)
-                panels.extend(orjson.loads(answer.body)["agents"])
+                page = orjson.loads(answer.body)
+                panels.extend(page["agents"])
+                more = more or page.get("next") is not None
         panels.sort(key=lambda panel: panel["agent_id"])
-        return _json({"agents": panels, "as_of": format_instant(now)}, headers=self.freshness())
+        body: dict[str, object] = {"agents": panels, "as_of": format_instant(now)}
+        if wanted.limit is not None:
+            # Each worker sent at most a page; together they may hold more than one.
+            more = more or len(panels) > wanted.limit
+            del panels[wanted.limit :]
+            body["next"] = panels[-1]["agent_id"] if more else None
+        return _json(body, headers=self.freshness())
 
     async def stream(self, request: web.Request, agent_id: str) -> web.StreamResponse:
         """Server-Sent Events: the agent's panel now, then every change, with heartbeats."""

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
@@ -104,6 +105,21 @@ def http(method: str, url: str, body: bytes | None = None) -> tuple[int, dict[st
     except urllib.error.HTTPError as error:
         payload = error.read()
         return error.code, dict(error.headers), orjson.loads(payload) if payload else None
+
+
+def page_by_page(worker: Worker, at: str, limit: int, status: str | None = None) -> list[Any]:
+    """Every panel of ``GET /agents`` at ``at``, read ``limit`` at a time following ``next``."""
+    listed: list[Any] = []
+    query = {"at": at, "limit": str(limit)} | ({} if status is None else {"status": status})
+    while True:
+        code, _, body = http("GET", f"{worker.url}/agents?{urllib.parse.urlencode(query)}")
+        assert code == 200, body
+        assert len(body["agents"]) <= limit
+        listed.extend(body["agents"])
+        if body["next"] is None:
+            return listed
+        assert body["next"] == body["agents"][-1]["agent_id"]
+        query["after"] = body["next"]
 
 
 def in_own_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from .conftest import Deployment, Worker, fetch_text, http, new_deployment
+from .conftest import Deployment, Worker, fetch_text, http, new_deployment, page_by_page
 from .test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
 
 pytestmark = pytest.mark.integration
@@ -70,6 +70,10 @@ def test_an_unknown_agent_is_a_404_with_a_json_error(served: tuple[Deployment, W
         ("/agents/a-0001?at=yesterday", "at"),
         ("/agents/a-0001?at=2026-11-25T10:00:00", "at"),
         ("/agents?status=sleeping", "status"),
+        ("/agents?at=soon", "at"),
+        ("/agents?limit=0", "limit"),
+        ("/agents?limit=ten", "limit"),
+        ("/agents?limit=-3", "limit"),
     ],
 )
 def test_a_bad_request_is_a_400_naming_the_problem(
@@ -90,6 +94,20 @@ def test_the_supervisor_list_filters_by_status(served: tuple[Deployment, Worker]
         assert body["agents"] == [
             panel for _, panel in sorted(expected.items()) if panel["status"]["current"] == wanted
         ]
+
+
+@pytest.mark.parametrize("status", [None, "offline"])
+def test_the_supervisor_list_comes_in_pages(
+    served: tuple[Deployment, Worker], status: str | None
+) -> None:
+    _, worker = served
+    expected = [
+        panel
+        for _, panel in sorted(expected_panels(LINES).items())
+        if status in (None, panel["status"]["current"])
+    ]
+    assert len(expected) > 3, "the test needs more than one page"
+    assert page_by_page(worker, READ_AT, limit=3, status=status) == expected
 
 
 def test_posting_a_status_publishes_the_event_and_the_panel_shows_it(

@@ -18,7 +18,7 @@ from streamstats.kafka import delete_run_topics, read_offsets
 from streamstats.replay import panels, replay_lines
 from streamstats.simulate import simulate_lines
 
-from .conftest import Deployment, Worker, http, in_own_loop
+from .conftest import Deployment, Worker, http, in_own_loop, page_by_page
 
 pytestmark = pytest.mark.integration
 
@@ -211,6 +211,10 @@ def test_two_workers_share_partitions_and_each_answers_for_every_agent(
             assert (status, body) == (200, panel)
             owners.add(headers["X-Streamstats-Worker"])
     assert owners == {first.url, second.url}, "both workers should own some agents"
+    for worker in (first, second):
+        assert page_by_page(worker, READ_AT, limit=3) == [
+            panel for _, panel in sorted(expected.items())
+        ]
 
 
 def test_offsets_a_consumer_skipped_are_read_back_from_kafka(deployment: Deployment) -> None:
