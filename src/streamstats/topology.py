@@ -122,12 +122,13 @@ class Topology:
         if self.rebuilding is not None:
             self.rebuilding[key] = entry
 
-    async def count_statuses(self, partitions: set[int]) -> Counter[str]:
-        """Agents of ``partitions`` by current status.
+    async def status_index(self) -> dict[bytes, tuple[int, str]]:
+        """Partition and current status of every agent in the table.
 
         After a rebalance the table holds partitions the fold has not written since,
         so the index is rebuilt once from the table, in slices that let the fold and
-        other requests run (100,000 agents take about a second).
+        other requests run (100,000 agents take about a second). The fold keeps it up
+        to date: copy it before awaiting anything while going through it.
         """
         async with self.rebuild_lock:
             generation = self.app.rebalancing_count
@@ -147,9 +148,12 @@ class Topology:
                 if generation == self.app.rebalancing_count:
                     self.statuses = rebuilt | written
                     self.statuses_generation = generation
-        return Counter(
-            status for partition, status in self.statuses.values() if partition in partitions
-        )
+        return self.statuses
+
+    async def count_statuses(self, partitions: set[int]) -> Counter[str]:
+        """Agents of ``partitions`` by current status."""
+        index = await self.status_index()
+        return Counter(status for partition, status in index.values() if partition in partitions)
 
 
 STATUSES_PER_SLICE: Final = 5000

@@ -8,6 +8,7 @@ in ``X-Streamstats-*`` headers, so the JSON body stays exactly the panel.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import html
 import logging
 import time
@@ -15,7 +16,6 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
-from operator import itemgetter
 from typing import Any, Final, Literal, NamedTuple, cast
 
 import orjson
@@ -27,7 +27,7 @@ from .auth import COOKIE, Authenticator, AuthError, Identity
 from .events import AgentStatusChanged
 from .instant import MICROS_PER_SECOND, format_instant, parse_instant
 from .panels import PanelUpdate
-from .state import decode_agent_record, decode_agent_status
+from .state import decode_agent_record
 from .topology import Topology
 from .view import Panel, view
 
@@ -40,8 +40,8 @@ HEARTBEAT_SECONDS: Final = 15.0
 STATUSES: Final = ("online", "offline", "paused")
 PANELS_PER_SLICE: Final = 500
 """Panels built between two yields to the event loop in a list of agents."""
-KEYS_PER_SLICE: Final = 5000
-"""Stored agents looked at between two yields to the event loop in a list of agents."""
+KEYS_PER_SLICE: Final = 20_000
+"""Agents of the status index looked at between two yields to the event loop in a list."""
 
 
 class StatusRequest(BaseModel):
@@ -210,29 +210,38 @@ class _Api:
     async def local_panels(self, now: int, wanted: ListQuery) -> tuple[list[Panel], bool]:
         """This worker's page of ``wanted``, sorted by agent id, and whether more follow.
 
-        Keys and statuses are checked before any record is decoded in full, and the work
-        is done in slices so that a big table does not hold up the fold and other
-        requests (100,000 agents take seconds).
+        Agents are chosen from the status index, so only the page's records are decoded;
+        the work is done in slices so that a big table does not hold up the fold and
+        other requests (100,000 panels take seconds).
         """
+        index = list((await self.topology.status_index()).items())
         mine = self.topology.active_partitions()
-        agent_partition = self.topology.agent_partition
         after = None if wanted.after is None else wanted.after.encode()
-        chosen: list[tuple[bytes, bytes]] = []
-        for count, (key, stored) in enumerate(list(self.table.items()), start=1):
+        status = wanted.status
+        chosen: list[tuple[bytes, int]] = []
+        for count, (key, (partition, current)) in enumerate(index, start=1):
             # The table also holds standby copies of other workers' partitions.
             if (
-                agent_partition(key) in mine
+                partition in mine
                 and (after is None or key > after)  # UTF-8 keeps the order of code points
-                and (wanted.status is None or decode_agent_status(stored) == wanted.status)
+                and (status is None or current == status)
             ):
-                chosen.append((key, stored))
+                chosen.append((key, partition))
             if count % KEYS_PER_SLICE == 0:
                 await asyncio.sleep(0)
-        chosen.sort(key=itemgetter(0))
-        more = wanted.limit is not None and len(chosen) > wanted.limit
+        limit = wanted.limit
+        if limit is None:
+            chosen.sort()
+        else:
+            chosen = heapq.nsmallest(limit + 1, chosen)
+        more = limit is not None and len(chosen) > limit
         panels: list[Panel] = []
-        for count, (_, stored) in enumerate(chosen[: wanted.limit], start=1):
-            panels.append(view(decode_agent_record(stored).agent, now))
+        for count, (key, partition) in enumerate(chosen[:limit], start=1):
+            stored = self.topology.agent_store.get(key, partition)
+            if stored is not None:
+                panel = view(decode_agent_record(stored).agent, now)
+                if status in (None, panel["status"]["current"]):
+                    panels.append(panel)
             if count % PANELS_PER_SLICE == 0:
                 await asyncio.sleep(0)
         return panels, more
