@@ -281,8 +281,6 @@ class _Api:
             return self.unavailable()
         generation = self.app.rebalancing_count
         panels, more = await self.local_panels(now, wanted)
-        if generation != self.app.rebalancing_count or not self.topology.ready():
-            return self.unavailable()  # partitions moved while the panels were built
         if ROUTED_HEADER not in request.headers:
             mine = str(self.app.conf.canonical_url)
             others = [url for url in self.app.router.table_metadata(self.table.name) if url != mine]
@@ -294,6 +292,10 @@ class _Api:
                 page = orjson.loads(answer.body)
                 panels.extend(page["agents"])
                 more = more or page.get("next") is not None
+        if generation != self.app.rebalancing_count or not self.topology.ready():
+            # Partitions moved while the pages were built: an agent could be in two of
+            # them, or in none. Every member counts a rebalance before it ends anywhere.
+            return self.unavailable()
         panels.sort(key=lambda panel: panel["agent_id"])
         body: dict[str, object] = {"agents": panels, "as_of": format_instant(now)}
         if wanted.limit is not None:

@@ -5,14 +5,18 @@ Run with `make proof` (or `-k rebalance`); PROOF_REBALANCE_EVENTS sizes it
 *settled* ones, whose events are all applied before the first scale step, and
 *active* ones, whose events are published throughout the steps. A reader thread
 asks every worker that is up, in turn, for panels at a fixed ``?at=`` instant the
-whole time. Every answer must be right or a 503 with ``Retry-After``:
+whole time, and now and then walks the supervisor list page by page. Every answer
+must be right or a 503 with ``Retry-After``:
 
 * a settled agent's 200 equals `streamstats replay` exactly;
 * an active agent's 200 is consistent (online + offline + paused = session time)
   and never goes back: First Online and status-since never move back, and within
   one session missed and holds never decrease nor exceed their final values
   (closed neither, but for the close credits the agent loses to re-closes, each
-  of which may take one back); once seen, an agent is never a 404.
+  of which may take one back); once seen, an agent is never a 404;
+* a page of the list is sorted, starts after the page before it and holds only
+  panels right by the two rules above; a walk that reaches the last page holds
+  every settled agent and every agent seen before it began.
 
 Only a worker being started or stopped may refuse a connection. At the end the
 one worker left equals replay of every event: nothing lost or doubled.
@@ -25,6 +29,7 @@ import random
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +65,10 @@ STEP_GAP = INGEST_SECONDS / 8
 SLICES = 100
 READ_PAUSE = 0.002
 """Seconds between two reads, to leave the two cores mostly to the workers."""
+LIST_EVERY = 100
+"""Agent reads between two walks of the supervisor list."""
+LIST_PAGES = 6
+"""Pages a walk of the list takes, roughly: each is gathered from every worker."""
 """The active events go out in this many slices; the last tenth waits for the steps to end."""
 READ_AT_MICROS = parse_instant(READ_AT)
 
@@ -209,6 +218,7 @@ class Reader(threading.Thread):
         super().__init__(name="reader", daemon=True)
         self.pool, self.settled, self.active, self.names = pool, settled, active, names
         self.order = sorted(settled) + sorted(active.final)
+        self.page = max(2, len(self.order) // LIST_PAGES)
         random.Random(seed).shuffle(self.order)
         self.reads = Reads()
         self.halt = threading.Event()
@@ -225,6 +235,8 @@ class Reader(threading.Thread):
                     name, worker, state = members[turn % len(members)]
                     turn += 1
                     self.read(agent_id, name, worker, state, phase)
+                    if turn % LIST_EVERY == 0:
+                        self.walk_list(name, worker, state, phase)
                     time.sleep(READ_PAUSE)
         except BaseException as error:  # re-raised by the test
             self.error = error
@@ -262,6 +274,56 @@ class Reader(threading.Thread):
         elif not settled:
             for problem in self.active.judge(agent_id, body):
                 self.violate(phase, name, agent_id, f"{problem}: {body}")
+
+    def walk_list(self, name: str, worker: Worker, state: str, phase: str) -> None:
+        """Read ``GET /agents`` page by page until the last page or a 503, judging each."""
+        known = set(self.settled) | set(self.active.last)
+        seen: set[str] = set()
+        after = ""
+        while True:
+            self.reads.by_phase[phase] += 1
+            query = urllib.parse.urlencode({"at": READ_AT, "limit": self.page, "after": after})
+            try:
+                status, headers, raw = get(f"{worker.url}/agents?{query}")
+            except (OSError, HTTPException) as error:
+                self.reads.outcomes["list connection error"] += 1
+                if state == "up":
+                    self.violate(phase, name, "the list", f"{type(error).__name__}: {error}")
+                return
+            self.reads.outcomes[f"{status} list page"] += 1
+            if status == 503 and "Retry-After" in headers:
+                return  # the walk ends here; the next one starts over
+            if status != 200:
+                self.violate(phase, name, "the list", f"{status} {raw[:200]!r}")
+                return
+            page = orjson.loads(raw)
+            ids = [panel["agent_id"] for panel in page["agents"]]
+            if ids != sorted(set(ids)) or len(ids) > self.page or (ids and ids[0] <= after):
+                self.violate(phase, name, "the list", f"page after {after!r} is {ids}")
+            for panel in page["agents"]:
+                self.judge_listed(phase, name, panel)
+            seen.update(ids)
+            if page["next"] is None:
+                break
+            if not ids or page["next"] != ids[-1]:
+                self.violate(phase, name, "the list", f"next {page['next']!r} after {ids}")
+                return
+            after = page["next"]
+        self.reads.outcomes["list walks complete"] += 1
+        missing = sorted(known - seen)
+        if missing:
+            self.violate(phase, name, "the list", f"{len(missing)} agents missing: {missing[:5]}")
+
+    def judge_listed(self, phase: str, name: str, panel: Any) -> None:
+        agent_id = panel["agent_id"]
+        if agent_id in self.settled:
+            if panel != self.settled[agent_id]:
+                self.violate(phase, name, agent_id, f"listed {panel} != replay")
+        elif agent_id in self.active.final:
+            for problem in self.active.judge(agent_id, panel):
+                self.violate(phase, name, agent_id, f"listed, {problem}: {panel}")
+        else:
+            self.violate(phase, name, agent_id, f"listed, but no event names it: {panel}")
 
     def violate(self, phase: str, name: str, agent_id: str, what: str) -> None:
         clock = time.strftime("%H:%M:%S")
@@ -395,3 +457,4 @@ def test_scaling_1_2_3_1_workers_while_reading_serves_no_wrong_number(
     assert not reads.violations, f"{len(reads.violations)} wrong answers, first ones:\n{shown}"
     assert reads.outcomes["200 settled"], "no settled agent was ever read"
     assert reads.outcomes["200 active"], "no active agent was ever read"
+    assert reads.outcomes["list walks complete"], "no walk of the list reached its last page"
