@@ -185,3 +185,20 @@ def test_the_team_view_lists_filters_and_sorts(
     page.click("th[data-key=closed]")
     expect(page.locator("#rows tr td[data-key=agent_id]").first).to_have_text("ann")
     screenshot(page, "team")
+
+
+def test_the_team_view_pages_through_a_big_team(
+    served: tuple[Deployment, Worker], page: Page
+) -> None:
+    _, worker = served
+    page.goto(f"{worker.url}/team?page_size=2")
+    ids = page.locator("#rows tr td[data-key=agent_id]")
+    expect(ids).to_have_text(["ann", "bob"], timeout=2000)
+    expect(page.locator("#prev")).to_be_disabled()
+    screenshot(page, "team-pages")
+    page.click("#next")
+    expect(ids).to_have_count(1, timeout=3000)
+    expect(page.locator("#count")).to_have_text("1 agent, page 2")
+    expect(page.locator("#next")).to_be_disabled()
+    page.click("#prev")
+    expect(ids).to_have_text(["ann", "bob"], timeout=3000)

@@ -1,9 +1,14 @@
-// The supervisor's team view: every agent, filterable by status and sortable by column.
+// The supervisor's team view: every agent, filterable by status and sortable by column,
+// a page of agents at a time (sorted by id across pages, by any column within one).
 "use strict";
 (function () {
-  const token = new URLSearchParams(location.search).get("token");
+  const params = new URLSearchParams(location.search);
+  const token = params.get("token");
+  const pageSize = Math.max(1, Number(params.get("page_size")) || 500);
   let agents = [];
   let fetchedAt = 0;
+  let starts = [""]; // the `after` of each page visited, from the first one
+  let next = null;
   let sortKey = "agent_id";
   let descending = false;
 
@@ -49,14 +54,19 @@
         return tr;
       })
     );
-    $("count").textContent = rows.length + " agents";
+    const paged = starts.length > 1 || next !== null;
+    const counted = rows.length === 1 ? "1 agent" : rows.length + " agents";
+    $("count").textContent = counted + (paged ? ", page " + starts.length : "");
+    $("prev").hidden = $("next").hidden = !paged;
+    $("prev").disabled = starts.length === 1;
+    $("next").disabled = next === null;
   }
 
   async function refresh() {
-    const status = $("filter").value;
-    const query = status ? "?status=" + status : "";
+    const query = new URLSearchParams({ limit: pageSize, after: starts[starts.length - 1] });
+    if ($("filter").value) query.set("status", $("filter").value);
     try {
-      const answer = await fetch("/agents" + query, {
+      const answer = await fetch("/agents?" + query, {
         headers: token ? { Authorization: "Bearer " + token } : {},
       });
       const body = await answer.json();
@@ -67,6 +77,7 @@
       }
       $("error").hidden = true;
       agents = body.agents;
+      next = body.next;
       fetchedAt = Date.now();
       render();
     } catch (error) {
@@ -82,7 +93,18 @@
       render();
     });
   }
-  $("filter").addEventListener("change", refresh);
+  $("filter").addEventListener("change", () => {
+    starts = [""];
+    refresh();
+  });
+  $("next").addEventListener("click", () => {
+    if (next !== null) starts.push(next);
+    refresh();
+  });
+  $("prev").addEventListener("click", () => {
+    if (starts.length > 1) starts.pop();
+    refresh();
+  });
   refresh();
   setInterval(refresh, 2000);
   setInterval(render, 1000);
