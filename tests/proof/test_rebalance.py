@@ -269,11 +269,8 @@ class Reader(threading.Thread):
             return  # no event has named it yet
         if status != 200:
             self.violate(phase, name, agent_id, f"{status} {body}")
-        elif settled and body != self.settled[agent_id]:
-            self.violate(phase, name, agent_id, f"{body} != replay {self.settled[agent_id]}")
-        elif not settled:
-            for problem in self.active.judge(agent_id, body):
-                self.violate(phase, name, agent_id, f"{problem}: {body}")
+        else:
+            self.judge(phase, name, agent_id, body)
 
     def walk_list(self, name: str, worker: Worker, state: str, phase: str) -> None:
         """Read ``GET /agents`` page by page until the last page or a 503, judging each."""
@@ -301,7 +298,7 @@ class Reader(threading.Thread):
             if ids != sorted(set(ids)) or len(ids) > self.page or (ids and ids[0] <= after):
                 self.violate(phase, name, "the list", f"page after {after!r} is {ids}")
             for panel in page["agents"]:
-                self.judge_listed(phase, name, panel)
+                self.judge(phase, name, panel["agent_id"], panel, "listed, ")
             seen.update(ids)
             if page["next"] is None:
                 break
@@ -314,16 +311,18 @@ class Reader(threading.Thread):
         if missing:
             self.violate(phase, name, "the list", f"{len(missing)} agents missing: {missing[:5]}")
 
-    def judge_listed(self, phase: str, name: str, panel: Any) -> None:
-        agent_id = panel["agent_id"]
+    def judge(self, phase: str, name: str, agent_id: str, panel: Any, how: str = "") -> None:
+        """Record what is wrong with a 200's ``panel`` of ``agent_id``, read ``how``."""
         if agent_id in self.settled:
             if panel != self.settled[agent_id]:
-                self.violate(phase, name, agent_id, f"listed {panel} != replay")
+                self.violate(
+                    phase, name, agent_id, f"{how}{panel} != replay {self.settled[agent_id]}"
+                )
         elif agent_id in self.active.final:
             for problem in self.active.judge(agent_id, panel):
-                self.violate(phase, name, agent_id, f"listed, {problem}: {panel}")
+                self.violate(phase, name, agent_id, f"{how}{problem}: {panel}")
         else:
-            self.violate(phase, name, agent_id, f"listed, but no event names it: {panel}")
+            self.violate(phase, name, agent_id, f"{how}no event names it: {panel}")
 
     def violate(self, phase: str, name: str, agent_id: str, what: str) -> None:
         clock = time.strftime("%H:%M:%S")
