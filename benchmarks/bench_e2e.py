@@ -40,9 +40,9 @@ try:
     from benchmarks.harness import Worker, bootstrap, free_port, fresh_settings
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import Worker, bootstrap, free_port, fresh_settings  # type: ignore[no-redef]
-from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
+from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
-from streamstats.simulate import simulate_lines
+from streamstats.tools.simulate import simulate_lines
 
 START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 METRIC = re.compile(r"^(streamstats_[a-z_]+_total)(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE)
@@ -202,7 +202,7 @@ async def steady(
     settings: Settings, lines: list[bytes], rate: float, stop: threading.Event
 ) -> None:
     """Publish ``lines`` at ``rate`` events/s (in 10 ms ticks) until told to stop."""
-    from streamstats.kafka import route_event
+    from streamstats.runtime.kafka import route_event
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2)
     await producer.start()

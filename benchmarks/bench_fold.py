@@ -27,13 +27,10 @@ try:
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import InputMessage, routed_messages  # type: ignore[no-redef]
 
-from streamstats.events import decode_event
-from streamstats.fold import FoldConfig
-from streamstats.replay import replay_lines
-from streamstats.settings import DEFAULT_BATCH_SIZE
-from streamstats.simulate import simulate_lines
-from streamstats.stages import AgentStage, ChatStage, changes_by_agent
-from streamstats.state import (
+from streamstats.core.events import decode_event
+from streamstats.core.replay import replay_lines
+from streamstats.core.rules import FoldConfig
+from streamstats.core.state import (
     SourcedChange,
     decode_agent_record,
     decode_chat_record,
@@ -41,7 +38,10 @@ from streamstats.state import (
     encode_changes,
     encode_chat_record,
 )
-from streamstats.worker import tune_garbage_collector
+from streamstats.runtime.worker import tune_garbage_collector
+from streamstats.settings import DEFAULT_BATCH_SIZE
+from streamstats.streaming.stages import AgentStage, ChatStage, changes_by_agent
+from streamstats.tools.simulate import simulate_lines
 
 START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ Run with ``python benchmarks/bench_scale.py`` (defaults: ``--agents 100000
 Folding a million chats through the input topics would take the worker far
 too long, so the tables are seeded through their changelog topics instead:
 
-1. ``streamstats.simulate`` makes a day of traffic for the agents and chats,
+1. ``streamstats.tools.simulate`` makes a day of traffic for the agents and chats,
    and the worker's own stages (``ChatStage``, ``AgentStage``, the same code
    the worker runs) fold it in memory into the exact records the worker
    would store, with input offsets counted per partition as if produced;
@@ -59,12 +59,9 @@ try:
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import free_port, routed_messages  # type: ignore[no-redef]
 
-from streamstats.fold import FoldConfig
-from streamstats.instant import format_instant, to_micros
-from streamstats.kafka import delete_run_topics
-from streamstats.simulate import simulate_lines
-from streamstats.stages import AgentStage, ChatStage, changes_by_agent, partition_for
-from streamstats.state import (
+from streamstats.core.instant import format_instant, to_micros
+from streamstats.core.rules import FoldConfig
+from streamstats.core.state import (
     AgentRecord,
     ChatRecord,
     SourcedChange,
@@ -74,7 +71,10 @@ from streamstats.state import (
     encode_changes,
     encode_chat_record,
 )
-from streamstats.view import view
+from streamstats.core.view import view
+from streamstats.runtime.kafka import delete_run_topics
+from streamstats.streaming.stages import AgentStage, ChatStage, changes_by_agent, partition_for
+from streamstats.tools.simulate import simulate_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = Path(__file__).with_suffix(".lua")

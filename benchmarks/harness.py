@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from streamstats.kafka import route_event
+from streamstats.runtime.kafka import route_event
 from streamstats.settings import Settings
-from streamstats.stages import partition_for
+from streamstats.streaming.stages import partition_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -46,9 +46,9 @@ try:
     from benchmarks.harness import Worker, bootstrap, fresh_settings
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import Worker, bootstrap, fresh_settings  # type: ignore[no-redef]
-from streamstats.kafka import delete_run_topics, ensure_topics, route_event
+from streamstats.runtime.kafka import delete_run_topics, ensure_topics, route_event
 from streamstats.settings import Settings
-from streamstats.simulate import simulate_lines
+from streamstats.tools.simulate import simulate_lines
 
 START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 SEED = 5

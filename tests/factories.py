@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 
-from streamstats.fold import FoldConfig
-from streamstats.instant import parse_instant
-from streamstats.replay import ReplayResult, panels, replay_lines
-from streamstats.view import Panel
+from streamstats.core.instant import parse_instant
+from streamstats.core.replay import ReplayResult, panels, replay_lines
+from streamstats.core.rules import FoldConfig
+from streamstats.core.view import Panel
 
 DAY0 = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from .instant import parse_instant
+from .core.instant import parse_instant
 
 __all__ = ["main"]
 
@@ -35,7 +35,7 @@ def _open_input(path: str) -> BinaryIO:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .replay import render, replay_lines
+    from .core.replay import render, replay_lines
 
     try:
         source = _open_input(args.file)
@@ -57,7 +57,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import simulate_lines
+    from .tools.simulate import simulate_lines
 
     write = sys.stdout.buffer.write
     try:
@@ -73,7 +73,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _schemas(args: argparse.Namespace) -> int:
-    from .schemas import check_schemas, export_schemas
+    from .tools.schemas import check_schemas, export_schemas
 
     if args.action == "export":
         for path in export_schemas(args.dir):
@@ -92,7 +92,7 @@ def _schemas(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .kafka import KafkaSetupError, ensure_topics
+    from .runtime.kafka import KafkaSetupError, ensure_topics
     from .settings import Settings, SettingsError
 
     try:
@@ -101,7 +101,7 @@ def _worker(args: argparse.Namespace) -> int:
     except (SettingsError, KafkaSetupError) as error:
         print(f"streamstats worker: {error}", file=sys.stderr)
         return 2
-    from .worker import run_worker
+    from .runtime.worker import run_worker
 
     return run_worker(settings)
 
@@ -109,7 +109,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _produce(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .kafka import KafkaSetupError, ensure_topics, publish_lines
+    from .runtime.kafka import KafkaSetupError, ensure_topics, publish_lines
     from .settings import Settings, SettingsError
 
     try:
@@ -136,7 +136,7 @@ def _produce(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     import os
 
-    from .auth import mint_token
+    from .web.auth import mint_token
 
     private_key = Path(args.private_key).read_text() if args.private_key else ""
     try:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Final, Literal
 
-from .fold import FoldConfig
-from .instant import MICROS_PER_SECOND
+from .core.instant import MICROS_PER_SECOND
+from .core.rules import FoldConfig
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Settings", "SettingsError"]
 

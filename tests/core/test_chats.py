@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamstats.state import AgentState, Tally
-from streamstats.view import view
+from streamstats.core.state import AgentState, Tally
+from streamstats.core.view import view
 
 from ..factories import EventFactory, Wire, at, counters, fold, panel
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from streamstats.events import (
+from streamstats.core.events import (
     MAX_EVENT_BYTES,
     ChatClosed,
     InvalidEvent,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from streamstats.fold import FoldConfig
-from streamstats.instant import parse_instant
-from streamstats.replay import render, replay_lines
-from streamstats.simulate import simulate_lines
+from streamstats.core.instant import parse_instant
+from streamstats.core.replay import render, replay_lines
+from streamstats.core.rules import FoldConfig
+from streamstats.tools.simulate import simulate_lines
 
 from ..factories import DAY0
 

@@ -7,10 +7,10 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamstats.instant import parse_instant
-from streamstats.replay import ReplayResult, panels, replay_lines
-from streamstats.state import decode_agent, decode_chat, encode_agent, encode_chat
-from streamstats.view import Panel, session_counters
+from streamstats.core.instant import parse_instant
+from streamstats.core.replay import ReplayResult, panels, replay_lines
+from streamstats.core.state import decode_agent, decode_chat, encode_agent, encode_chat
+from streamstats.core.view import Panel, session_counters
 
 from ..factories import Wire, lines
 from ..strategies import interleaving, streams

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamstats.fold import FoldConfig
-from streamstats.instant import MICROS_PER_SECOND
+from streamstats.core.instant import MICROS_PER_SECOND
+from streamstats.core.rules import FoldConfig
 
 from ..factories import EventFactory, at, counters, panel
 

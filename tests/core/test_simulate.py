@@ -11,14 +11,14 @@ from functools import cache
 import orjson
 import pytest
 
-from streamstats.events import (
+from streamstats.core.events import (
     AGENT_EVENT_TYPES,
     CHAT_EVENT_TYPES,
     InvalidEvent,
     UnknownEvent,
     decode_event,
 )
-from streamstats.simulate import simulate, simulate_lines
+from streamstats.tools.simulate import simulate, simulate_lines
 
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 SIX_HOURS = timedelta(hours=6)

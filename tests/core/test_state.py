@@ -5,9 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from streamstats.replay import replay_lines
-from streamstats.simulate import simulate_lines
-from streamstats.state import (
+from streamstats.core.replay import replay_lines
+from streamstats.core.state import (
     AgentRecord,
     StateFormatError,
     decode_agent,
@@ -17,6 +16,7 @@ from streamstats.state import (
     encode_agent_record,
     encode_chat,
 )
+from streamstats.tools.simulate import simulate_lines
 
 from ..factories import DAY0
 

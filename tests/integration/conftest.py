@@ -33,7 +33,7 @@ from aiokafka.structs import ConsumerRecord
 from benchmarks.harness import free_port, stop_process
 from playwright.sync_api import Browser, sync_playwright
 
-from streamstats.kafka import delete_run_topics, ensure_topics, publish_lines
+from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, expect
 
-from streamstats.auth import mint_token
+from streamstats.web.auth import mint_token
 
 from .conftest import Deployment, Worker, new_deployment
 

@@ -9,8 +9,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streamstats.kafka import delete_run_topics
-from streamstats.output import OutputBatches
+from streamstats.runtime.kafka import delete_run_topics
+from streamstats.runtime.output import OutputBatches
 
 from .conftest import in_own_loop
 

@@ -13,10 +13,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from streamstats.instant import parse_instant
-from streamstats.kafka import delete_run_topics, read_offsets
-from streamstats.replay import panels, replay_lines
-from streamstats.simulate import simulate_lines
+from streamstats.core.instant import parse_instant
+from streamstats.core.replay import panels, replay_lines
+from streamstats.runtime.kafka import delete_run_topics, read_offsets
+from streamstats.tools.simulate import simulate_lines
 
 from .conftest import Deployment, Worker, http, in_own_loop, page_by_page
 

@@ -40,16 +40,16 @@ from typing import Any
 import orjson
 import pytest
 
-from streamstats.events import (
+from streamstats.core.events import (
     AgentProfileChanged,
     AgentStatusChanged,
     InvalidEvent,
     UnknownEvent,
     decode_event,
 )
-from streamstats.fold import evolve_chat
-from streamstats.instant import parse_instant
-from streamstats.state import ChatState
+from streamstats.core.instant import parse_instant
+from streamstats.core.rules import evolve_chat
+from streamstats.core.state import ChatState
 from tests.integration.conftest import Deployment, Worker
 from tests.integration.test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
 

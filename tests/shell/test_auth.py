@@ -7,8 +7,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from streamstats.auth import Authenticator, AuthError, Identity, mint_token
 from streamstats.settings import Settings, SettingsError
+from streamstats.web.auth import Authenticator, AuthError, Identity, mint_token
 
 SECRET = "s" * 32
 

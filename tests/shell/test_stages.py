@@ -8,10 +8,9 @@ from aiokafka.partitioner import murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamstats.fold import FoldConfig
-from streamstats.instant import parse_instant
-from streamstats.stages import AgentStage, ChatStage, OffsetWatch, changes_by_agent, partition_for
-from streamstats.state import (
+from streamstats.core.instant import parse_instant
+from streamstats.core.rules import FoldConfig
+from streamstats.core.state import (
     AgentRecord,
     ChatRecord,
     decode_agent_record,
@@ -20,6 +19,13 @@ from streamstats.state import (
     encode_agent_record,
     encode_changes,
     encode_chat_record,
+)
+from streamstats.streaming.stages import (
+    AgentStage,
+    ChatStage,
+    OffsetWatch,
+    changes_by_agent,
+    partition_for,
 )
 
 from ..factories import EventFactory, at

@@ -9,9 +9,9 @@ import sys
 import faust
 from faust.exceptions import ConsistencyError
 
-from .settings import Settings
+from ..settings import Settings
+from ..web.app import install_web
 from .topology import build_topology
-from .web import install_web
 
 __all__ = ["run_worker"]
 

@@ -13,7 +13,7 @@ from typing import Final
 
 from murmurhash2 import murmurhash2
 
-from .events import (
+from ..core.events import (
     AgentEvent,
     AgentProfileChanged,
     AgentStatusChanged,
@@ -22,8 +22,8 @@ from .events import (
     UnknownEvent,
     decode_event,
 )
-from .fold import FoldConfig, evolve_agent, evolve_chat
-from .state import (
+from ..core.rules import FoldConfig, evolve_agent, evolve_chat
+from ..core.state import (
     OUTBOX_EVENTS,
     AgentRecord,
     ChatRecord,

@@ -23,13 +23,13 @@ from aiohttp import ClientError, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..core.events import AgentStatusChanged
+from ..core.instant import MICROS_PER_SECOND, format_instant, parse_instant
+from ..core.state import decode_agent_record
+from ..core.view import Panel, view
+from ..runtime.panels import PanelUpdate
+from ..runtime.topology import Topology
 from .auth import COOKIE, Authenticator, AuthError, Identity
-from .events import AgentStatusChanged
-from .instant import MICROS_PER_SECOND, format_instant, parse_instant
-from .panels import PanelUpdate
-from .state import decode_agent_record
-from .topology import Topology
-from .view import Panel, view
 
 __all__ = ["install_web"]
 
@@ -396,7 +396,7 @@ _STATIC_TYPES: Final = {".css": "text/css", ".js": "text/javascript", ".html": "
 
 
 def _static(name: str) -> bytes:
-    return (resources.files("streamstats") / "static" / name).read_bytes()
+    return (resources.files("streamstats.web") / "static" / name).read_bytes()
 
 
 def _page(request: web.Request, name: str, values: dict[str, str]) -> web.Response:

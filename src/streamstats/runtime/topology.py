@@ -21,22 +21,7 @@ import faust
 import orjson
 from faust.types import TP, StreamT
 
-from .intake import Fetch, InputRecord, Intake, IntakeTransport
-from .kafka import read_offsets
-from .metrics import Metrics
-from .output import Delivery, OutputBatches
-from .panels import PanelFeed
-from .settings import Settings
-from .stages import (
-    AgentStage,
-    ChatStage,
-    DeadLetter,
-    OffsetWatch,
-    Step,
-    changes_by_agent,
-    partition_for,
-)
-from .state import (
+from ..core.state import (
     AgentRecord,
     ChatRecord,
     SourcedChange,
@@ -47,8 +32,23 @@ from .state import (
     encode_changes,
     encode_chat_record,
 )
+from ..core.view import view
+from ..metrics import Metrics
+from ..settings import Settings
+from ..streaming.stages import (
+    AgentStage,
+    ChatStage,
+    DeadLetter,
+    OffsetWatch,
+    Step,
+    changes_by_agent,
+    partition_for,
+)
+from .intake import Fetch, InputRecord, Intake, IntakeTransport
+from .kafka import read_offsets
+from .output import Delivery, OutputBatches
+from .panels import PanelFeed
 from .stores import PartitionStore, partition_store
-from .view import view
 
 __all__ = ["Topology", "build_topology"]
 

@@ -6,8 +6,8 @@ from typing import Final, Literal
 
 from typing_extensions import TypedDict
 
-from .fold import sum_in_session
 from .instant import format_instant, to_seconds
+from .rules import sum_in_session
 from .state import AgentState, SessionClock, Tally
 
 __all__ = ["Panel", "session_counters", "view"]

@@ -13,9 +13,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
-from .events import AGENT_EVENT_TYPES
-from .instant import parse_instant
-from .settings import Settings
+from ..core.events import AGENT_EVENT_TYPES
+from ..core.instant import parse_instant
+from ..settings import Settings
 
 __all__ = [
     "KafkaSetupError",

@@ -8,8 +8,8 @@ from typing import Any, Final
 import orjson
 from pydantic import TypeAdapter
 
-from .events import EVENT_MODELS, event_adapter, type_tag
-from .view import Panel
+from ..core.events import EVENT_MODELS, event_adapter, type_tag
+from ..core.view import Panel
 
 __all__ = ["check_schemas", "expected_schemas", "export_schemas"]
 

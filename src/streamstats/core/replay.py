@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from .events import InvalidEvent, UnknownEvent, decode_event
-from .fold import DEFAULT_CONFIG, FoldConfig, Projector
+from .rules import DEFAULT_CONFIG, FoldConfig, Projector
 from .view import Panel, view
 
 __all__ = ["LineProblem", "ReplayResult", "panels", "render", "replay_lines"]
