@@ -23,7 +23,7 @@ from typing import Any
 
 from streamstats.runtime.kafka import route_event
 from streamstats.settings import Settings
-from streamstats.streaming.stages import partition_for
+from streamstats.streaming.batch import partition_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

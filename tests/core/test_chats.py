@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamstats.core.state import AgentState, Tally
+from streamstats.core.state import AgentState
 from streamstats.core.view import view
 
 from ..factories import EventFactory, Wire, at, counters, fold, panel
@@ -249,7 +249,7 @@ def test_changes_are_attributed_to_sessions_by_event_time(ev: EventFactory) -> N
 
 
 def test_a_counter_shown_is_never_below_zero() -> None:
-    state = AgentState("a", tally=Tally(active=-1, on_hold=-2, closed=-1, missed=-1, holds=-1))
+    state = AgentState("a", active=-1, on_hold=-2, closed=-1, missed=-1, holds=-1)
     assert view(state, 0)["chats"] == {
         "closed": 0,
         "missed": 0,

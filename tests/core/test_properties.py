@@ -9,8 +9,15 @@ from hypothesis import strategies as st
 
 from streamstats.core.instant import parse_instant
 from streamstats.core.replay import ReplayResult, panels, replay_lines
-from streamstats.core.state import decode_agent, decode_chat, encode_agent, encode_chat
 from streamstats.core.view import Panel, session_counters
+from streamstats.streaming.records import (
+    AgentRecord,
+    ChatRecord,
+    decode_agent_record,
+    decode_chat_record,
+    encode_agent_record,
+    encode_chat_record,
+)
 
 from ..factories import Wire, lines
 from ..strategies import interleaving, streams
@@ -66,14 +73,14 @@ def test_counters_never_go_negative_and_a_close_credits_at_most_one_agent(
     credited_chats = sum(chat.credit_agent is not None for chat in projector.chats.values())
     total_closed = 0
     for agent in projector.agents.values():
-        closed, missed, holds = session_counters(agent.tally, agent.clock)
-        assert min(closed, missed, holds, agent.tally.active, agent.tally.on_hold) >= 0
+        closed, missed, holds = session_counters(agent)
+        assert min(closed, missed, holds, agent.active, agent.on_hold) >= 0
         total_closed += closed
     assert total_closed <= credited_chats
-    if all(agent.clock.session_index <= 1 for agent in projector.agents.values()):
+    if all(agent.session_index <= 1 for agent in projector.agents.values()):
         assert total_closed == credited_chats
     open_chats = sum(chat.open for chat in projector.chats.values())
-    assert sum(agent.tally.active for agent in projector.agents.values()) == open_chats
+    assert sum(agent.active for agent in projector.agents.values()) == open_chats
 
 
 @FUZZ
@@ -99,7 +106,13 @@ def test_chunked_replay_through_serialized_state_equals_straight_replay(
     for start, end in zip([0, *cuts], [*cuts, len(events)], strict=True):
         result = replay_lines(lines(events[start:end]), result=result)
         projector = result.projector
-        projector.agents = {k: decode_agent(encode_agent(v)) for k, v in projector.agents.items()}
-        projector.chats = {k: decode_chat(encode_chat(v)) for k, v in projector.chats.items()}
+        projector.agents = {
+            key: decode_agent_record(encode_agent_record(AgentRecord(agent))).agent
+            for key, agent in projector.agents.items()
+        }
+        projector.chats = {
+            key: decode_chat_record(encode_chat_record(ChatRecord(chat))).chat
+            for key, chat in projector.chats.items()
+        }
     assert result is not None
     assert read(result) == read(run(events))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from streamstats.streaming.stages import partition_for
+from streamstats.streaming.batch import partition_for
 
 from .conftest import Deployment, fetch_text, http
 from .test_stream import READ_AT, simulated, wait_until_replayed

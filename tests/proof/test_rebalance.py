@@ -48,7 +48,7 @@ from streamstats.core.events import (
     decode_event,
 )
 from streamstats.core.instant import parse_instant
-from streamstats.core.rules import evolve_chat
+from streamstats.core.rules import apply_chat_event
 from streamstats.core.state import ChatState
 from tests.integration.conftest import Deployment, Worker
 from tests.integration.test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
@@ -97,8 +97,8 @@ def credit_losses(lines: list[bytes]) -> Counter[str]:
         event = decode_event(line)
         if isinstance(event, (AgentStatusChanged, AgentProfileChanged, UnknownEvent, InvalidEvent)):
             continue
-        chats[event.chat_id], changes = evolve_chat(chats.get(event.chat_id), event)
-        for change in changes:
+        chat = chats.setdefault(event.chat_id, ChatState(event.chat_id))
+        for change in apply_chat_event(chat, event) or ():
             if change.uncredit_since is not None and change.closed < 1:
                 losses[change.agent_id] += 1
     return losses

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 import orjson
 
-from .events import InvalidEvent, UnknownEvent, decode_event
+from .events import AgentEvent, ChatEvent, InvalidEvent, UnknownEvent, decode_event
 from .rules import DEFAULT_CONFIG, FoldConfig, Projector
 from .view import Panel, view
 
@@ -33,19 +34,24 @@ class ReplayResult:
     unknown_types: dict[str, int] = field(default_factory=dict)
 
 
+REPLAY_BATCH: Final = 5000
+"""Events decoded before they are folded as one batch (the worker's fetch size)."""
+
+
 def replay_lines(
     lines: Iterable[bytes],
     config: FoldConfig = DEFAULT_CONFIG,
     result: ReplayResult | None = None,
 ) -> ReplayResult:
-    """Fold JSON-lines events in order; blank lines are skipped silently.
+    """Fold JSON-lines events in order, in batches; blank lines are skipped silently.
 
     Pass a previous ``result`` to continue folding into it.
     """
     if result is None:
         result = ReplayResult(Projector(config))
-    apply = result.projector.apply
+    fold = result.projector.apply_all
     latest = result.latest_at
+    batch: list[AgentEvent | ChatEvent] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -55,10 +61,14 @@ def replay_lines(
         elif isinstance(event, UnknownEvent):
             result.unknown_types[event.type] = result.unknown_types.get(event.type, 0) + 1
         else:
-            apply(event)
+            batch.append(event)
             at = event.at_micros
             if latest is None or at > latest:
                 latest = at
+            if len(batch) >= REPLAY_BATCH:
+                fold(batch)
+                batch = []
+    fold(batch)
     result.latest_at = latest
     return result
 

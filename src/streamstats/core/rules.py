@@ -1,15 +1,19 @@
-"""The projection fold: pure functions from (state, event) to new state.
+"""The rules: how one event changes the working records of a batch (spec §2, §3, §5).
 
-Two folds, one per Kafka key, so that the streaming worker can run each next
-to its own input partition:
+Two folds, one per Kafka key, so that the streaming worker can run each next to its
+own input partition:
 
-* :func:`evolve_chat` folds the chat topic, keyed by chat, and returns the
-  per-agent :class:`AgentChange` records the event causes;
-* :func:`evolve_agent` folds the status topic and those changes, keyed by agent.
+* :func:`apply_chat_event` folds the chat topic, keyed by chat, into a chat record and
+  returns the per-agent :class:`AgentChange` records the event causes;
+* :func:`apply_agent_event` and :func:`apply_change` fold the status topic and those
+  changes, keyed by agent, into an agent record.
 
-Agent changes commute with each other and carry their event time, so the agent
-state does not depend on how the two topics interleave (spec §3).
-:class:`Projector` wires both folds together for replay.
+Each changes the record it is given in place: a batch owns its records (freshly read
+from a store, or a replay's own), so the per-event path is plain field arithmetic.
+Agent changes commute with each other and carry their event time, so the agent record
+does not depend on how the two topics interleave (spec §3). :class:`Projector` wires
+both folds together for replay; the worker runs the same functions per partition
+(``streamstats.streaming.batch``).
 """
 
 from __future__ import annotations
@@ -32,26 +36,18 @@ from .events import (
     Status,
 )
 from .instant import MICROS_PER_SECOND
-from .state import (
-    REMEMBERED_EVENT_IDS,
-    AgentChange,
-    AgentState,
-    ChatState,
-    Segment,
-    SessionClock,
-    Tally,
-    new_agent,
-    new_chat,
-)
+from .state import AgentChange, AgentState, ChatState, remember
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "DEFAULT_OFFLINE_GAP",
     "MAX_SEGMENTS",
     "FoldConfig",
     "Projector",
+    "apply_agent_event",
+    "apply_change",
+    "apply_chat_event",
     "counts_in_session",
-    "evolve_agent",
-    "evolve_chat",
     "sum_in_session",
 ]
 
@@ -59,7 +55,7 @@ DEFAULT_OFFLINE_GAP: Final = 6 * 3600 * MICROS_PER_SECOND
 MAX_SEGMENTS: Final = 1000
 """Status segments kept per session; older ones are folded into totals."""
 
-_STATUS_SLOT: Final = {"online": 0, "offline": 1, "paused": 2}
+STATUS_SLOT: Final = {"online": 0, "offline": 1, "paused": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,25 +69,22 @@ class FoldConfig:
 DEFAULT_CONFIG: Final = FoldConfig()
 
 
-def _remember(recent: tuple[str, ...], event_id: str) -> tuple[str, ...]:
-    if len(recent) >= REMEMBERED_EVENT_IDS:
-        return (*recent[len(recent) - REMEMBERED_EVENT_IDS + 1 :], event_id)
-    return (*recent, event_id)
-
-
 # --- chats -------------------------------------------------------------------------------
+
+
+_ACTIVE, _ON_HOLD, _CLOSED, _MISSED, _HOLDS = range(5)
 
 
 class _Changes:
     """Collects the per-agent changes of one chat event, one record per agent."""
 
-    __slots__ = ("at", "deltas", "named", "uncredit")
+    __slots__ = ("at", "deltas", "uncredit")
 
     def __init__(self, at: int) -> None:
         self.at = at
-        # agent id -> [active, on_hold, closed, missed, holds]
+        # agent id -> [active, on_hold, closed, missed, holds]; insertion order is the
+        # order the agents were named in.
         self.deltas: dict[str, list[int]] = {}
-        self.named: list[str] = []
         self.uncredit: tuple[str, int] | None = None
 
     def add(self, agent_id: str | None, slot: int, delta: int) -> None:
@@ -103,129 +96,103 @@ class _Changes:
 
     def name(self, agent_id: str | None) -> None:
         """The event names the agent: it appears on the panel even when nothing changes."""
-        if agent_id is not None:
-            self.named.append(agent_id)
+        if agent_id is not None and agent_id not in self.deltas:
+            self.deltas[agent_id] = [0, 0, 0, 0, 0]
 
     def records(self) -> tuple[AgentChange, ...]:
         at, deltas, uncredit = self.at, self.deltas, self.uncredit
-        for agent_id in self.named:
-            if agent_id not in deltas:
-                deltas[agent_id] = [0, 0, 0, 0, 0]
         if uncredit is not None and uncredit[0] not in deltas:
             deltas[uncredit[0]] = [0, 0, 0, 0, 0]
-        records = []
-        for agent_id, (active, on_hold, closed, missed, holds) in deltas.items():
-            lost = uncredit[1] if uncredit is not None and uncredit[0] == agent_id else None
-            records.append(AgentChange(agent_id, at, active, on_hold, closed, lost, missed, holds))
-        return tuple(records)
+        return tuple(
+            [
+                AgentChange(
+                    agent_id,
+                    at,
+                    active,
+                    on_hold,
+                    closed,
+                    uncredit[1] if uncredit is not None and uncredit[0] == agent_id else None,
+                    missed,
+                    holds,
+                )
+                for agent_id, (active, on_hold, closed, missed, holds) in deltas.items()
+            ]
+        )
 
 
-_ACTIVE, _ON_HOLD, _CLOSED, _MISSED, _HOLDS = range(5)
-
-
-def _take_ownership(chat: ChatState, agent_id: str, changes: _Changes) -> ChatState:
+def _take_ownership(chat: ChatState, agent_id: str, changes: _Changes) -> None:
     """``agent_id`` owns the chat from now on and it is open; a change of owner ends a hold."""
     if not chat.open:
         changes.add(agent_id, _ACTIVE, 1)
     elif chat.owner == agent_id:
         changes.name(agent_id)
-        return chat
+        return
     else:
         changes.add(chat.owner, _ACTIVE, -1)
         if chat.on_hold:
             changes.add(chat.owner, _ON_HOLD, -1)
         changes.add(agent_id, _ACTIVE, 1)
-    return ChatState(
-        chat.chat_id,
-        True,
-        agent_id,
-        False,
-        chat.credit_agent,
-        chat.credit_at,
-        chat.recent_ids,
-    )
+    chat.open = True
+    chat.owner = agent_id
+    chat.on_hold = False
 
 
-def _chat_assigned(chat: ChatState, event: ChatAssigned, changes: _Changes) -> ChatState:
-    return _take_ownership(chat, event.agent_id, changes)
+def _chat_assigned(chat: ChatState, event: ChatAssigned, changes: _Changes) -> None:
+    _take_ownership(chat, event.agent_id, changes)
 
 
-def _chat_reopened(chat: ChatState, event: ChatReopened, changes: _Changes) -> ChatState:
-    return _take_ownership(chat, event.agent_id, changes)
+def _chat_reopened(chat: ChatState, event: ChatReopened, changes: _Changes) -> None:
+    _take_ownership(chat, event.agent_id, changes)
 
 
-def _chat_transferred(chat: ChatState, event: ChatTransferred, changes: _Changes) -> ChatState:
+def _chat_transferred(chat: ChatState, event: ChatTransferred, changes: _Changes) -> None:
     if event.reason == "no_agent_answer":
         changes.add(event.from_agent_id, _MISSED, 1)
     else:
         changes.name(event.from_agent_id)
     if chat.open:
-        return _take_ownership(chat, event.to_agent_id, changes)
-    # A transfer does not open a chat, but it still says who the chat belongs to.
-    changes.name(event.to_agent_id)
-    return ChatState(
-        chat.chat_id,
-        chat.open,
-        event.to_agent_id,
-        chat.on_hold,
-        chat.credit_agent,
-        chat.credit_at,
-        chat.recent_ids,
-    )
+        _take_ownership(chat, event.to_agent_id, changes)
+    else:
+        # A transfer does not open a chat, but it still says who the chat belongs to.
+        changes.name(event.to_agent_id)
+        chat.owner = event.to_agent_id
 
 
-def _with_hold(chat: ChatState, on_hold: bool) -> ChatState:
-    # The constructor, not _replace: this runs for most events and _replace is slow.
-    return ChatState(
-        chat.chat_id,
-        chat.open,
-        chat.owner,
-        on_hold,
-        chat.credit_agent,
-        chat.credit_at,
-        chat.recent_ids,
-    )
-
-
-def _chat_held(chat: ChatState, event: ChatHeld, changes: _Changes) -> ChatState:
+def _chat_held(chat: ChatState, event: ChatHeld, changes: _Changes) -> None:
     if not chat.open or chat.on_hold:
         changes.name(event.agent_id)
-        return chat
+        return
     changes.add(event.agent_id, _HOLDS, 1)
     changes.add(chat.owner, _ON_HOLD, 1)
-    return _with_hold(chat, True)
+    chat.on_hold = True
 
 
-def _chat_resumed(chat: ChatState, event: ChatResumed, changes: _Changes) -> ChatState:
+def _chat_resumed(chat: ChatState, event: ChatResumed, changes: _Changes) -> None:
     changes.name(event.agent_id)
-    if not chat.open or not chat.on_hold:
-        return chat
-    changes.add(chat.owner, _ON_HOLD, -1)
-    return _with_hold(chat, False)
+    if chat.open and chat.on_hold:
+        changes.add(chat.owner, _ON_HOLD, -1)
+        chat.on_hold = False
 
 
-def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> ChatState:
+def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> None:
     changes.name(event.agent_id)
     owner = chat.owner
     if chat.open:
         changes.add(owner, _ACTIVE, -1)
         if chat.on_hold:
             changes.add(owner, _ON_HOLD, -1)
-    if event.reason == "agent":
-        target = event.agent_id
-    else:
-        target = owner if owner is not None else event.agent_id
-    credit_agent, credit_at = chat.credit_agent, chat.credit_at
+    target = event.agent_id if event.reason == "agent" or owner is None else owner
     if target is not None:
-        if credit_agent is not None:
-            assert credit_at is not None
-            changes.uncredit = (credit_agent, credit_at)
+        if chat.credit_agent is not None:
+            assert chat.credit_at is not None
+            changes.uncredit = (chat.credit_agent, chat.credit_at)
         changes.add(target, _CLOSED, 1)
-        credit_agent, credit_at = target, changes.at
-    return ChatState(chat.chat_id, False, owner, False, credit_agent, credit_at, chat.recent_ids)
+        chat.credit_agent, chat.credit_at = target, changes.at
+    chat.open = False
+    chat.on_hold = False
 
 
-_ChatHandler = Callable[[ChatState, ChatEvent, _Changes], ChatState]
+_ChatHandler = Callable[[ChatState, ChatEvent, _Changes], None]
 _CHAT_HANDLERS: Final[dict[type, _ChatHandler]] = {
     ChatAssigned: _chat_assigned,  # type: ignore[dict-item]
     ChatTransferred: _chat_transferred,  # type: ignore[dict-item]
@@ -236,35 +203,23 @@ _CHAT_HANDLERS: Final[dict[type, _ChatHandler]] = {
 }
 
 
-def evolve_chat(
-    chat: ChatState | None, event: ChatEvent
-) -> tuple[ChatState, tuple[AgentChange, ...]]:
-    """Apply one chat event; return the new chat state and the agent changes it causes.
+def apply_chat_event(chat: ChatState, event: ChatEvent) -> tuple[AgentChange, ...] | None:
+    """Fold one chat event into ``chat`` (in place); the agent changes it causes.
 
-    A duplicate ``event_id`` returns the state unchanged and no changes.
+    None for a duplicate ``event_id``: nothing changed.
     """
-    if chat is None:
-        chat = new_chat(event.chat_id)
-    elif event.event_id in chat.recent_ids:
-        return chat, ()
+    if event.event_id in chat.recent_ids:
+        return None
     changes = _Changes(event.at_micros)
-    chat = _CHAT_HANDLERS[type(event)](chat, event, changes)
-    chat = ChatState(
-        chat.chat_id,
-        chat.open,
-        chat.owner,
-        chat.on_hold,
-        chat.credit_agent,
-        chat.credit_at,
-        _remember(chat.recent_ids, event.event_id),
-    )
-    return chat, changes.records()
+    _CHAT_HANDLERS[type(event)](chat, event, changes)
+    remember(chat.recent_ids, event.event_id)
+    return changes.records()
 
 
 # --- agents ------------------------------------------------------------------------------
 
 
-def counts_in_session(change: AgentChange, clock: SessionClock) -> tuple[int, int, int]:
+def counts_in_session(change: AgentChange, agent: AgentState) -> tuple[int, int, int]:
     """(closed, missed, holds) that ``change`` adds to the current session's panel.
 
     Called only for changes not earlier than the session start (or while there
@@ -275,176 +230,146 @@ def counts_in_session(change: AgentChange, clock: SessionClock) -> tuple[int, in
     closed = change.closed
     if change.uncredit_since is not None:
         reset_since_credit = (
-            clock.session_index > 1
-            and clock.session_start is not None
-            and change.uncredit_since < clock.session_start
+            agent.session_index > 1
+            and agent.session_start is not None
+            and change.uncredit_since < agent.session_start
         )
         if not reset_since_credit:
             closed -= 1
     return closed, change.missed, change.holds
 
 
-def sum_in_session(changes: Iterable[AgentChange], clock: SessionClock) -> tuple[int, int, int]:
+def sum_in_session(changes: Iterable[AgentChange], agent: AgentState) -> tuple[int, int, int]:
     """(closed, missed, holds) that ``changes`` add to the current session's panel."""
     closed = missed = holds = 0
     for change in changes:
-        add_closed, add_missed, add_holds = counts_in_session(change, clock)
+        add_closed, add_missed, add_holds = counts_in_session(change, agent)
         closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
     return closed, missed, holds
 
 
-def _reset_horizon(clock: SessionClock, gap: int) -> int | None:
+def _reset_horizon(agent: AgentState, gap: int) -> int | None:
     """The earliest instant a future session start could reset the agent's counters.
 
     Changes timed before it are judged by the current session for good. None when
     there is no bound yet (no status event so far).
     """
-    since = clock.since
+    since = agent.since
     if since is None:
         return None
-    if clock.session_index >= 1 and clock.gap_seen:
+    if agent.session_index >= 1 and agent.gap_seen:
         return since  # the next transition to online starts a session
-    if clock.session_index >= 1 and clock.status == "offline":
-        assert clock.offline_since is not None
-        return max(since, clock.offline_since + gap)
+    if agent.session_index >= 1 and agent.status == "offline":
+        assert agent.offline_since is not None
+        return max(since, agent.offline_since + gap)
     # Going offline now and back after the gap is the soonest possible reset (or, with
     # no session yet, the first session must start and then end with a gap).
     return since + gap
 
 
-def _apply_change(agent: AgentState, change: AgentChange, gap: int) -> AgentState:
-    tally, clock = agent.tally, agent.clock
-    active, on_hold = tally.active + change.active, tally.on_hold + change.on_hold
-    closed, missed, holds, pending = tally.closed, tally.missed, tally.holds, tally.pending
+def apply_change(agent: AgentState, change: AgentChange, config: FoldConfig) -> None:
+    """Fold a change caused by a chat event into ``agent`` (in place)."""
+    agent.active += change.active
+    agent.on_hold += change.on_hold
     if not (change.closed or change.uncredit_since is not None or change.missed or change.holds):
-        if not (change.active or change.on_hold):
-            return agent
-    elif (horizon := _reset_horizon(clock, gap)) is None or change.at >= horizon:
+        return
+    horizon = _reset_horizon(agent, config.offline_gap)
+    if horizon is None or change.at >= horizon:
         # A later status event may still start a session before this change: keep it apart.
-        pending = (*pending, change)
-    elif clock.session_index < 2 or change.at >= clock.session_start:  # type: ignore[operator]
-        add_closed, add_missed, add_holds = counts_in_session(change, clock)
-        closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
+        agent.pending.append(change)
+    elif agent.session_index < 2 or change.at >= agent.session_start:  # type: ignore[operator]
+        closed, missed, holds = counts_in_session(change, agent)
+        agent.closed += closed
+        agent.missed += missed
+        agent.holds += holds
     # else: the change belongs to a session that has ended; only open chats still count.
-    return AgentState(
-        agent.agent_id,
-        agent.name,
-        agent.nickname,
-        clock,
-        Tally(active, on_hold, closed, missed, holds, pending),
-        agent.late_status_events,
-        agent.recent_ids,
-    )
 
 
-def _settle(tally: Tally, clock: SessionClock, new_session: bool, gap: int) -> Tally:
-    """Re-judge pending changes after the status moved to ``clock.since``.
+def _settle(agent: AgentState, new_session: bool, gap: int) -> None:
+    """Re-judge pending changes after the status moved to ``agent.since``.
 
     A new session (after the first) discards everything timed before its start.
     Pending changes earlier than the reset horizon can no longer be discarded by a
     later session start without being discarded whole, so they are summed.
     """
-    since = clock.since
-    horizon = _reset_horizon(clock, gap)
+    since = agent.since
     assert since is not None
+    pending = agent.pending
+    if new_session and agent.session_index > 1:
+        agent.closed = agent.missed = agent.holds = 0
+        pending = [change for change in pending if change.at >= since]
+    if not pending:
+        agent.pending = pending
+        return
+    horizon = _reset_horizon(agent, gap)
     assert horizon is not None
-    closed, missed, holds = tally.closed, tally.missed, tally.holds
-    if new_session and clock.session_index > 1:
-        closed = missed = holds = 0
-        pending = tuple(change for change in tally.pending if change.at >= since)
-    else:
-        pending = tally.pending
-    keep = tuple(change for change in pending if change.at >= horizon)
-    add_closed, add_missed, add_holds = sum_in_session(
-        (change for change in pending if change.at < horizon), clock
+    closed, missed, holds = sum_in_session(
+        (change for change in pending if change.at < horizon), agent
     )
-    closed, missed, holds = closed + add_closed, missed + add_missed, holds + add_holds
-    return Tally(tally.active, tally.on_hold, closed, missed, holds, keep)
+    agent.closed += closed
+    agent.missed += missed
+    agent.holds += holds
+    agent.pending = [change for change in pending if change.at >= horizon]
 
 
-def _next_clock(
-    clock: SessionClock, at: int, status: Status, reason: str | None, gap: int
-) -> tuple[SessionClock, bool]:
-    """The clock after a status change at ``at`` and whether it starts a session."""
-    offline_since, gap_seen = clock.offline_since, clock.gap_seen
-    if clock.status == "offline" and status != "offline":
+def _move_clock(agent: AgentState, at: int, status: Status, reason: str | None, gap: int) -> bool:
+    """Move the agent's clock to ``status`` at ``at``; whether that starts a session."""
+    offline_since, gap_seen = agent.offline_since, agent.gap_seen
+    if agent.status == "offline" and status != "offline":
         assert offline_since is not None
         gap_seen = gap_seen or at - offline_since >= gap
         offline_since = None
-    elif status == "offline" and clock.status != "offline":
+    elif status == "offline" and agent.status != "offline":
         offline_since = at
-    if status == "online" and clock.status != "online" and (clock.session_index == 0 or gap_seen):
-        clock = SessionClock(
-            status, at, reason, at, clock.session_index + 1, offline_since, False, ((at, status),)
-        )
-        return clock, True
-    segments, folded = clock.segments, clock.folded
-    if clock.session_start is not None and status != clock.status:
-        segments = (*segments, (at, status))
-        if len(segments) > MAX_SEGMENTS:
-            segments, folded = _fold_oldest(segments, folded)
-    return (
-        SessionClock(
-            status,
-            at,
-            reason,
-            clock.session_start,
-            clock.session_index,
-            offline_since,
-            gap_seen,
-            segments,
-            folded,
-        ),
-        False,
+    new_session = (
+        status == "online" and agent.status != "online" and (agent.session_index == 0 or gap_seen)
     )
+    if new_session:
+        agent.session_start = at
+        agent.session_index += 1
+        gap_seen = False
+        agent.segment_starts = [at]
+        agent.segment_statuses = [status]
+        agent.folded = [0, 0, 0]
+    elif agent.session_start is not None and status != agent.status:
+        agent.segment_starts.append(at)
+        agent.segment_statuses.append(status)
+        if len(agent.segment_starts) > MAX_SEGMENTS:
+            _fold_oldest(agent)
+    agent.status, agent.since, agent.reason = status, at, reason
+    agent.offline_since, agent.gap_seen = offline_since, gap_seen
+    return new_session
 
 
-def _fold_oldest(
-    segments: tuple[Segment, ...], folded: tuple[int, int, int]
-) -> tuple[tuple[Segment, ...], tuple[int, int, int]]:
-    (start, status), (end, _) = segments[0], segments[1]
-    totals = list(folded)
-    totals[_STATUS_SLOT[status]] += end - start
-    return segments[1:], (totals[0], totals[1], totals[2])
+def _fold_oldest(agent: AgentState) -> None:
+    starts, statuses = agent.segment_starts, agent.segment_statuses
+    agent.folded[STATUS_SLOT[statuses[0]]] += starts[1] - starts[0]
+    del starts[0], statuses[0]
 
 
-def _apply_status(agent: AgentState, event: AgentStatusChanged, config: FoldConfig) -> AgentState:
-    at, clock = event.at_micros, agent.clock
-    if clock.since is not None and at < clock.since:
-        return agent._replace(late_status_events=agent.late_status_events + 1)
-    if event.status == clock.status and event.reason == clock.reason:
-        return agent
-    clock, new_session = _next_clock(clock, at, event.status, event.reason, config.offline_gap)
-    tally = _settle(agent.tally, clock, new_session, config.offline_gap)
-    return agent._replace(clock=clock, tally=tally)
+def _apply_status(agent: AgentState, event: AgentStatusChanged, gap: int) -> None:
+    at = event.at_micros
+    if agent.since is not None and at < agent.since:
+        agent.late_status_events += 1
+    elif event.status != agent.status or event.reason != agent.reason:
+        new_session = _move_clock(agent, at, event.status, event.reason, gap)
+        _settle(agent, new_session, gap)
 
 
-def _apply_profile(agent: AgentState, event: AgentProfileChanged) -> AgentState:
-    return agent._replace(name=event.name, nickname=event.nickname)
+def apply_agent_event(agent: AgentState, event: AgentEvent, config: FoldConfig) -> bool:
+    """Fold a status or profile event into ``agent`` (in place).
 
-
-def evolve_agent(
-    agent: AgentState | None,
-    item: AgentEvent | AgentChange,
-    config: FoldConfig = DEFAULT_CONFIG,
-) -> AgentState:
-    """Apply a status or profile event, or a change caused by a chat event, to one agent.
-
-    A status or profile event whose ``event_id`` the agent has seen returns the
-    state unchanged (the same object).
+    False for a duplicate ``event_id``: nothing changed.
     """
-    if type(item) is AgentChange:
-        return _apply_change(agent or new_agent(item.agent_id), item, config.offline_gap)
-    assert not isinstance(item, AgentChange)
-    if agent is None:
-        agent = new_agent(item.agent_id)
-    elif item.event_id in agent.recent_ids:
-        return agent
-    if isinstance(item, AgentStatusChanged):
-        agent = _apply_status(agent, item, config)
+    if event.event_id in agent.recent_ids:
+        return False
+    if type(event) is AgentStatusChanged:
+        _apply_status(agent, event, config.offline_gap)
     else:
-        agent = _apply_profile(agent, item)
-    return agent._replace(recent_ids=_remember(agent.recent_ids, item.event_id))
+        assert not isinstance(event, AgentStatusChanged)
+        agent.name, agent.nickname = event.name, event.nickname
+    remember(agent.recent_ids, event.event_id)
+    return True
 
 
 # --- both --------------------------------------------------------------------------------
@@ -452,31 +377,28 @@ def evolve_agent(
 
 @dataclass(slots=True)
 class Projector:
-    """Folds a mixed stream of events into agent and chat states, as replay does.
-
-    The states are immutable; only the two dictionaries that index them change.
-    """
+    """Folds a mixed stream of events into agent and chat records, as replay does."""
 
     config: FoldConfig = DEFAULT_CONFIG
     agents: dict[str, AgentState] = field(default_factory=dict)
     chats: dict[str, ChatState] = field(default_factory=dict)
 
-    def apply(self, event: AgentEvent | ChatEvent) -> None:
-        """Fold one event into the projection."""
-        agents = self.agents
-        if type(event) is AgentStatusChanged or type(event) is AgentProfileChanged:
-            agent_id = event.agent_id
-            agents[agent_id] = evolve_agent(agents.get(agent_id), event, self.config)
-            return
-        assert not isinstance(event, (AgentStatusChanged, AgentProfileChanged))
-        chat, changes = evolve_chat(self.chats.get(event.chat_id), event)
-        self.chats[event.chat_id] = chat
-        for change in changes:
-            agent_id = change.agent_id
-            agent = agents.get(agent_id) or new_agent(agent_id)
-            agents[agent_id] = _apply_change(agent, change, self.config.offline_gap)
-
     def apply_all(self, events: Iterable[AgentEvent | ChatEvent]) -> None:
-        """Fold events in order."""
+        """Fold a batch of events, in order."""
+        agents, chats, config = self.agents, self.chats, self.config
         for event in events:
-            self.apply(event)
+            if type(event) is AgentStatusChanged or type(event) is AgentProfileChanged:
+                agent = agents.get(event.agent_id)
+                if agent is None:
+                    agent = agents[event.agent_id] = AgentState(event.agent_id)
+                apply_agent_event(agent, event, config)
+                continue
+            assert not isinstance(event, (AgentStatusChanged, AgentProfileChanged))
+            chat = chats.get(event.chat_id)
+            if chat is None:
+                chat = chats[event.chat_id] = ChatState(event.chat_id)
+            for change in apply_chat_event(chat, event) or ():
+                agent = agents.get(change.agent_id)
+                if agent is None:
+                    agent = agents[change.agent_id] = AgentState(change.agent_id)
+                apply_change(agent, change, config)

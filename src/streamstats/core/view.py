@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Literal
 
 from typing_extensions import TypedDict
 
 from .instant import format_instant, to_seconds
-from .rules import sum_in_session
-from .state import AgentState, SessionClock, Tally
+from .rules import STATUS_SLOT, sum_in_session
+from .state import AgentState
 
 __all__ = ["Panel", "session_counters", "view"]
 
@@ -51,23 +51,19 @@ class Panel(TypedDict):
     as_of: str
 
 
-_SLOTS: Final = {"online": 0, "offline": 1, "paused": 2}
-
-
 def view(state: AgentState, now: int) -> Panel:
     """The panel of one agent evaluated at ``now`` (microseconds since the epoch)."""
-    clock = state.clock
-    since = clock.since
-    start = clock.session_start
-    online, offline, paused = _time_in_status(clock, now)
-    closed, missed, holds = session_counters(state.tally, clock)
+    since = state.since
+    start = state.session_start
+    online, offline, paused = _time_in_status(state, now)
+    closed, missed, holds = session_counters(state)
     return {
         "agent_id": state.agent_id,
         "name": _display_name(state.name, state.nickname),
         "status": {
-            "current": clock.status,
+            "current": state.status,
             "since": None if since is None else format_instant(since),
-            "reason": clock.reason,
+            "reason": state.reason,
             "seconds": 0.0 if since is None else to_seconds(max(0, now - since)),
         },
         "session": {
@@ -78,8 +74,8 @@ def view(state: AgentState, now: int) -> Panel:
         "chats": {
             "closed": max(0, closed),
             "missed": max(0, missed),
-            "on_hold": max(0, state.tally.on_hold),
-            "active": max(0, state.tally.active),
+            "on_hold": max(0, state.on_hold),
+            "active": max(0, state.active),
             "holds": max(0, holds),
         },
         "as_of": format_instant(now),
@@ -94,19 +90,19 @@ def _display_name(name: str | None, nickname: str | None) -> str | None:
     return None
 
 
-def _time_in_status(clock: SessionClock, now: int) -> tuple[float, float, float]:
+def _time_in_status(state: AgentState, now: int) -> tuple[float, float, float]:
     """Seconds online, offline and paused since the session start, clipped to ``now``."""
-    totals = list(clock.folded)
-    segments = clock.segments
-    for index, (begin, status) in enumerate(segments):
-        end = segments[index + 1][0] if index + 1 < len(segments) else now
-        end = min(end, now)
+    totals = list(state.folded)
+    starts, statuses = state.segment_starts, state.segment_statuses
+    last = len(starts) - 1
+    for index, begin in enumerate(starts):
+        end = min(starts[index + 1] if index < last else now, now)
         if end > begin:
-            totals[_SLOTS[status]] += end - begin
+            totals[STATUS_SLOT[statuses[index]]] += end - begin
     return to_seconds(totals[0]), to_seconds(totals[1]), to_seconds(totals[2])
 
 
-def session_counters(tally: Tally, clock: SessionClock) -> tuple[int, int, int]:
+def session_counters(state: AgentState) -> tuple[int, int, int]:
     """Closed, missed and holds of the current session, before clamping at zero."""
-    closed, missed, holds = sum_in_session(tally.pending, clock)
-    return tally.closed + closed, tally.missed + missed, tally.holds + holds
+    closed, missed, holds = sum_in_session(state.pending, state)
+    return state.closed + closed, state.missed + missed, state.holds + holds

@@ -21,30 +21,28 @@ import faust
 import orjson
 from faust.types import TP, StreamT
 
-from ..core.state import (
-    AgentRecord,
-    ChatRecord,
-    SourcedChange,
-    decode_agent_record,
-    decode_agent_status,
-    decode_chat_record,
-    encode_agent_record,
-    encode_changes,
-    encode_chat_record,
-)
 from ..core.view import view
 from ..metrics import Metrics
 from ..settings import Settings
-from ..streaming.stages import (
-    AgentStage,
-    ChatStage,
+from ..streaming.batch import (
+    BatchTally,
     DeadLetter,
-    OffsetWatch,
-    Step,
+    InputRecord,
+    Stage,
+    Write,
+    agent_stage,
     changes_by_agent,
+    chat_stage,
     partition_for,
 )
-from .intake import Fetch, InputRecord, Intake, IntakeTransport
+from ..streaming.offsets import OffsetWatch
+from ..streaming.records import (
+    AgentRecord,
+    SourcedChange,
+    decode_agent_status,
+    encode_changes,
+)
+from .intake import Fetch, Intake, IntakeTransport
 from .kafka import read_offsets
 from .output import Delivery, OutputBatches
 from .panels import PanelFeed
@@ -117,7 +115,7 @@ class Topology:
     def agent_written(self, key: bytes, record: AgentRecord, partition: int) -> None:
         """Note an agent the fold wrote: its panel is due, its status may have changed."""
         self.dirty[key] = (record, partition)
-        entry = (partition, record.agent.clock.status or "unknown")
+        entry = (partition, record.agent.status or "unknown")
         self.statuses[key] = entry
         if self.rebuilding is not None:
             self.rebuilding[key] = entry
@@ -182,41 +180,12 @@ class Incoming(NamedTuple):
     value: bytes | None
 
 
-@dataclass(slots=True)
-class StepTally:
-    """What a batch of steps did, counted for the metrics, which get it in one go."""
-
-    applied: dict[str, int] = field(default_factory=dict)
-    replayed: int = 0
-    unknown: int = 0
-    late: int = 0
-    event_ats: list[int] = field(default_factory=list)
-    """When each folded event happened (epoch microseconds), for the processing delay."""
-
-    def note(self, step: Step) -> None:
-        """Count one step (not a dead letter)."""
-        if step.replayed:
-            self.replayed += 1
-        if step.unknown_type:
-            self.unknown += 1
-        if step.late:
-            self.late += 1
-        applied = step.applied_type
-        if applied is not None:
-            self.applied[applied] = self.applied.get(applied, 0) + 1
-        if step.event_at is not None:
-            self.event_ats.append(step.event_at)
-
-
 class StageTable(NamedTuple):
-    """A stage's table and how the fold reads, runs and writes it."""
+    """A stage, its table and who is told of the records it writes."""
 
+    stage: Stage[Any]
     table: Any
     store: PartitionStore
-    decode: Callable[[bytes], Any]
-    encode: Callable[[Any], bytes]
-    step: Callable[[Any, InputRecord], Step]
-    name: str
     written: Callable[[bytes, Any, int], None]
     """Told of every record written: key, record, partition."""
 
@@ -287,9 +256,6 @@ def build_topology(settings: Settings) -> Topology:
     chat_store, agent_store = partition_store(chats), partition_store(agents)
     topology = Topology(app, settings, metrics, agents, status_topic, agent_store)
 
-    chat_stage = ChatStage(partitions)
-    agent_stage = AgentStage(partitions, settings.fold_config)
-
     agent_partition = topology.agent_partition
 
     def producer() -> Any:
@@ -325,14 +291,16 @@ def build_topology(settings: Settings) -> Topology:
     applied_counters: dict[str, Any] = {}
     delays = {stage: metrics.processing_delay.labels(stage) for stage in ("chat", "agent")}
 
-    def count(tally: StepTally, stage: str, now: float) -> None:
-        """Add what a batch of steps did to the metrics."""
+    def count(tally: BatchTally, stage: str, now: float) -> None:
+        """Add what a batch did to the metrics."""
         if tally.replayed:
             metrics.events_replayed.labels(stage).inc(tally.replayed)
         if tally.unknown:
             metrics.events_unknown.inc(tally.unknown)
         if tally.late:
             metrics.late_status_events.inc(tally.late)
+        if tally.changes_received:
+            metrics.changes_received.inc(tally.changes_received)
         for applied, times in tally.applied.items():
             counter = applied_counters.get(applied)
             if counter is None:
@@ -354,30 +322,11 @@ def build_topology(settings: Settings) -> Topology:
             outputs.add(topic, agent_partition(key), key, encode_changes(items))
         metrics.changes_sent.inc(len(changes))
 
-    def chat_step(record: ChatRecord | None, message: InputRecord) -> Step:
-        return chat_stage.handle(
-            record, message.key, message.value or b"", message.partition, message.offset
-        )
-
-    def agent_step(record: AgentRecord | None, message: InputRecord) -> Step:
-        if message.topic == settings.changes_topic:
-            step = agent_stage.handle_changes(record, message.value or b"")
-            metrics.changes_received.inc(step.changes)
-            return step
-        return agent_stage.handle_status(
-            record, message.key, message.value or b"", message.partition, message.offset
-        )
-
-    chat_table = StageTable(
-        chats, chat_store, decode_chat_record, encode_chat_record, chat_step, "chat", _ignore
-    )
+    chat_table = StageTable(chat_stage(partitions), chats, chat_store, _ignore)
     agent_table = StageTable(
+        agent_stage(partitions, settings.changes_topic, settings.fold_config),
         agents,
         agent_store,
-        decode_agent_record,
-        encode_agent_record,
-        agent_step,
-        "agent",
         topology.agent_written,
     )
 
@@ -401,34 +350,34 @@ def build_topology(settings: Settings) -> Topology:
         metrics.messages_read_back.inc(len(found))
         return [Incoming(topic, partition, offset, key, value) for offset, key, value in found]
 
-    def stored(store: PartitionStore, key: bytes | None, partition: int, decode: Any) -> Any:
-        data = store.get(key, partition) if key is not None else None
-        return None if data is None else decode(data)
+    def fold_batch(
+        runs: list[list[InputRecord]], stage: StageTable, now: float, outputs: OutputBatches
+    ) -> list[Write[Any]]:
+        """Fold runs of consecutive messages (one per partition) of one stage; queue the
+        dead letters and agent changes in ``outputs``; the store writes it asks for."""
+        result, writes = stage.stage.run(stage.store, runs)
+        for message, problem in result.dead_letters:
+            dead_letter(message, problem, outputs)
+        count(result.tally, stage.stage.name, now)
+        if result.sends:
+            add_changes(result.sends, outputs)
+        return writes
 
     async def fold_one_by_one(stream: StreamT[bytes], stage: StageTable) -> None:
         """The plain way: read, fold and write the table for every single event."""
-        table, store, decode, encode, step_for, name, written = stage
         async for event in stream.events():
             message = event.message
-            outputs = OutputBatches()
-            tally = StepTally()
             run: list[InputRecord] = [message]
             hole = watch.skipped(message.topic, message.partition, message.offset)
             if hole is not None:
                 run = [*await read_back(message.topic, message.partition, hole), message]
+            outputs = OutputBatches()
             for incoming in run:
-                step = step_for(stored(store, incoming.key, incoming.partition, decode), incoming)
-                if step.dead_letter is not None:
-                    dead_letter(incoming, step.dead_letter, outputs)
-                    continue
-                tally.note(step)
-                if step.record is not None:
-                    assert incoming.key is not None
-                    if step.sends:
-                        add_changes(step.sends, outputs)
-                    table[incoming.key] = encode(step.record)
-                    written(incoming.key, step.record, incoming.partition)
-            count(tally, name, time.time())
+                for key, value, record, partition in fold_batch(
+                    [[incoming]], stage, time.time(), outputs
+                ):
+                    stage.table[key] = value
+                    stage.written(key, record, partition)
             if outputs.records:
                 await outputs.send(producer())
 
@@ -437,48 +386,14 @@ def build_topology(settings: Settings) -> Topology:
     }
 
     def fold_runs(
-        runs: list[tuple[TP, list[InputRecord]]],
-        stage: StageTable,
-        now: float,
-        outputs: OutputBatches,
-    ) -> list[tuple[bytes, bytes, Any, int]]:
-        """Fold runs of consecutive messages (one per partition) of one stage; queue the
-        changelog records and agent changes in ``outputs`` and return the store writes
-        due once they are sent: ``(key, value, record, partition)``, one per key.
-
-        Records are decoded once per fetch and encoded once per key.
-        """
-        table, store, decode, encode, step_for, name, _ = stage
-        records: dict[bytes, Any] = {}
-        partition_of: dict[bytes, int] = {}
-        changes: list[SourcedChange] = []
-        tally = StepTally()
-        note = tally.note
-        for tp, run in runs:
-            partition = tp.partition
-            for incoming in run:
-                key = incoming.key
-                record = records[key] if key in records else stored(store, key, partition, decode)
-                step = step_for(record, incoming)
-                if step.dead_letter is not None:
-                    dead_letter(incoming, step.dead_letter, outputs)
-                    continue
-                note(step)
-                if step.record is not None:
-                    assert key is not None
-                    records[key] = step.record
-                    partition_of[key] = partition
-                    changes.extend(step.sends)
-        count(tally, name, now)
-        if changes:
-            add_changes(changes, outputs)
-        changelog = table.changelog_topic.get_topic_name()
-        writes = []
-        for key, record in records.items():
-            value = encode(record)
-            partition = partition_of[key]
+        runs: list[list[InputRecord]], stage: StageTable, now: float, outputs: OutputBatches
+    ) -> list[Write[Any]]:
+        """Fold a fetch's runs of one stage; queue its changelog records, agent changes and
+        dead letters in ``outputs`` and return the store writes due once they are sent."""
+        changelog = stage.table.changelog_topic.get_topic_name()
+        writes = fold_batch(runs, stage, now, outputs)
+        for key, value, _, partition in writes:
             outputs.add(changelog, partition, key, value)
-            writes.append((key, value, record, partition))
         return writes
 
     def store_writes(stage: StageTable, writes: list[tuple[bytes, bytes, Any, int]]) -> None:
@@ -528,8 +443,8 @@ def build_topology(settings: Settings) -> Topology:
         The input is acked once everything it produced is in Kafka; until then no
         offset past it is committed and a rebalance waits for it.
         """
-        chat_runs: list[tuple[TP, list[InputRecord]]] = []
-        agent_runs: list[tuple[TP, list[InputRecord]]] = []
+        chat_runs: list[list[InputRecord]] = []
+        agent_runs: list[list[InputRecord]] = []
         done: dict[TP, tuple[int, int]] = {}
         for tp, run in fetch.records.items():
             first = run[0].offset
@@ -538,7 +453,7 @@ def build_topology(settings: Settings) -> Topology:
                 run = [*await read_back(tp.topic, tp.partition, hole), *run]
                 first = hole[0]
             done[tp] = (first, run[-1].offset)
-            (chat_runs if tp.topic == settings.chat_topic else agent_runs).append((tp, run))
+            (chat_runs if tp.topic == settings.chat_topic else agent_runs).append(run)
         now = time.time()
         outputs = OutputBatches()
         chat_writes = fold_runs(chat_runs, chat_table, now, outputs) if chat_runs else []

@@ -25,10 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.events import AgentStatusChanged
 from ..core.instant import MICROS_PER_SECOND, format_instant, parse_instant
-from ..core.state import decode_agent_record
 from ..core.view import Panel, view
 from ..runtime.panels import PanelUpdate
 from ..runtime.topology import Topology
+from ..streaming.records import decode_agent_record
 from .auth import COOKIE, Authenticator, AuthError, Identity
 
 __all__ = ["install_web"]

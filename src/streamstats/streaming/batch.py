@@ -1,0 +1,412 @@
+"""The batch fold: a fetch of input messages folded into the records it touches.
+
+The worker, the benchmarks and the tests call these two functions; they hold no rule of
+their own (the rules are ``streamstats.core.rules``) but add the streaming mechanics
+around them: decoding and admitting messages (key and partition checks, dead letters),
+the applied input position stored with each record (effectively-once state), and the
+outbox that lets a replayed chat event send its agent changes again.
+
+Each function takes the records the batch touches, as read from the store, and changes
+them in place: they are the batch's working copies, written back once per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Final, Generic, Protocol, TypeVar, cast
+
+from murmurhash2 import murmurhash2
+
+from ..core.events import (
+    AgentEvent,
+    AgentProfileChanged,
+    AgentStatusChanged,
+    ChatEvent,
+    InvalidEvent,
+    UnknownEvent,
+    decode_event,
+)
+from ..core.rules import FoldConfig, apply_agent_event, apply_change, apply_chat_event
+from ..core.state import AgentChange, AgentState, ChatState
+from .records import (
+    OUTBOX_EVENTS,
+    AgentRecord,
+    ChatRecord,
+    SourcedChange,
+    decode_agent_record,
+    decode_changes,
+    decode_chat_record,
+    encode_agent_record,
+    encode_chat_record,
+)
+
+__all__ = [
+    "BatchResult",
+    "BatchTally",
+    "DeadLetter",
+    "InputRecord",
+    "RecordStore",
+    "Stage",
+    "Write",
+    "agent_stage",
+    "changes_by_agent",
+    "chat_stage",
+    "fold_agent_batch",
+    "fold_chat_batch",
+    "partition_for",
+]
+
+PARTITIONER_ADVICE: Final = (
+    "produce with the murmur2 partitioner (the Java client default; "
+    "kcat: -X topic.partitioner=murmur2_random)"
+)
+MURMUR2_SEED: Final = 0x9747B28C
+"""The seed of the Java client's murmur2 (``Utils.murmur2``)."""
+
+
+class InputRecord(Protocol):
+    """One input message as the fold reads it (an aiokafka ``ConsumerRecord``)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """Why a message was rejected; the worker forwards it with its original bytes."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(slots=True)
+class BatchTally:
+    """What a batch did, for the metrics."""
+
+    applied: dict[str, int] = field(default_factory=dict)
+    """Events folded, by type."""
+    replayed: int = 0
+    """Messages at or below their record's applied position: folded before."""
+    unknown: int = 0
+    late: int = 0
+    changes_received: int = 0
+    event_ats: list[int] = field(default_factory=list)
+    """When each folded event happened (epoch microseconds), for the processing delay."""
+
+
+R = TypeVar("R", ChatRecord, AgentRecord)
+
+
+@dataclass(slots=True)
+class BatchResult(Generic[R]):
+    """Everything a batch produced.
+
+    ``written`` holds, per key, the record to store and its partition: every record a
+    message of the batch reached, replays included (their store write may have been lost
+    in a crash). For agents these are also the panels due.
+    """
+
+    written: dict[bytes, tuple[R, int]] = field(default_factory=dict)
+    sends: list[SourcedChange] = field(default_factory=list)
+    """Agent changes for the agent-changes topic, with the chat event that caused them."""
+    dead_letters: list[tuple[InputRecord, DeadLetter]] = field(default_factory=list)
+    tally: BatchTally = field(default_factory=BatchTally)
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition the Java client's default partitioner picks for ``key``."""
+    hashed: int = murmurhash2(key, MURMUR2_SEED)
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+_AGENT_EVENTS: Final = frozenset({AgentStatusChanged, AgentProfileChanged})
+
+
+def _admit(
+    message: InputRecord, partitions: int, on_chat_topic: bool, result: BatchResult[Any]
+) -> AgentEvent | ChatEvent | None:
+    """The decoded event; None for an unknown type (counted) or a dead letter (noted)."""
+    event = decode_event(message.value or b"")
+    if type(event) is InvalidEvent:
+        result.dead_letters.append((message, DeadLetter(event.reason, event.detail)))
+        return None
+    if type(event) is UnknownEvent:
+        result.tally.unknown += 1
+        return None
+    assert not isinstance(event, (InvalidEvent, UnknownEvent))
+    problem = _misplaced(event, message, partitions, on_chat_topic)
+    if problem is not None:
+        result.dead_letters.append((message, problem))
+        return None
+    return event
+
+
+def _misplaced(
+    event: AgentEvent | ChatEvent, message: InputRecord, partitions: int, on_chat_topic: bool
+) -> DeadLetter | None:
+    """Why an event does not belong where it was found: topic, key or partition."""
+    is_agent_event = type(event) in _AGENT_EVENTS
+    if is_agent_event == on_chat_topic:
+        home = "status" if is_agent_event else "chat"
+        return DeadLetter("wrong_topic", f"{event.type} belongs on the {home} topic")
+    if isinstance(event, (AgentStatusChanged, AgentProfileChanged)):
+        entity, field_name = event.agent_id, "agent_id"
+    else:
+        entity, field_name = event.chat_id, "chat_id"
+    key = message.key
+    if key is None or key != entity.encode():
+        shown = None if key is None else key.decode(errors="replace")
+        return DeadLetter(
+            "key_mismatch", f"message key {shown!r} does not match {field_name} {entity!r}"
+        )
+    expected = partition_for(key, partitions)
+    if expected != message.partition:
+        return DeadLetter(
+            "wrong_partition",
+            f"key {key.decode(errors='replace')!r} belongs in partition {expected}, "
+            f"not {message.partition}: {PARTITIONER_ADVICE}",
+        )
+    return None
+
+
+def fold_chat_batch(
+    records: Mapping[bytes, ChatRecord | None],
+    runs: Sequence[Sequence[InputRecord]],
+    partitions: int,
+) -> BatchResult[ChatRecord]:
+    """Fold runs of chat-topic messages (each run one partition's, in offset order).
+
+    ``records`` holds the stored record of every key the batch names (None or absent:
+    none stored); the fold changes them in place.
+    """
+    result: BatchResult[ChatRecord] = BatchResult()
+    written, sends = result.written, result.sends
+    applied, event_ats = result.tally.applied, result.tally.event_ats
+    for run in runs:
+        for message in run:
+            event = cast(ChatEvent | None, _admit(message, partitions, True, result))
+            if event is None:
+                continue
+            key, partition, offset = cast(bytes, message.key), message.partition, message.offset
+            found = written.get(key)
+            record = found[0] if found is not None else records.get(key)
+            if record is None:
+                record = ChatRecord(ChatState(event.chat_id))
+            written[key] = (record, partition)
+            if offset <= record.applied:
+                # Applied before a crash or rebalance: resend what it sent then.
+                result.tally.replayed += 1
+                sends.extend(_resent(record, partition, offset))
+                continue
+            changes = apply_chat_event(record.chat, event)
+            record.applied = offset
+            if changes:
+                outbox = record.outbox
+                outbox.append([offset, [list(change) for change in changes]])
+                if len(outbox) > OUTBOX_EVENTS:
+                    del outbox[0]
+                sends.extend([(partition, offset, change) for change in changes])
+            applied[event.type] = applied.get(event.type, 0) + 1
+            event_ats.append(event.at_micros)
+    return result
+
+
+def _resent(record: ChatRecord, partition: int, offset: int) -> list[SourcedChange]:
+    return [
+        (partition, offset, tuple.__new__(AgentChange, change))
+        for applied_at, changes in record.outbox
+        if applied_at == offset
+        for change in changes
+    ]
+
+
+def fold_agent_batch(
+    records: Mapping[bytes, AgentRecord | None],
+    runs: Sequence[Sequence[InputRecord]],
+    partitions: int,
+    changes_topic: str,
+    config: FoldConfig,
+) -> BatchResult[AgentRecord]:
+    """Fold runs of status-topic and agent-changes messages (each run one partition's).
+
+    ``records`` holds the stored record of every key the batch names (None or absent:
+    none stored); the fold changes them in place.
+    """
+    result: BatchResult[AgentRecord] = BatchResult()
+    for run in runs:
+        if run and run[0].topic == changes_topic:
+            _fold_changes(records, run, config, result)
+        else:
+            _fold_statuses(records, run, partitions, config, result)
+    return result
+
+
+def _agent_record(
+    records: Mapping[bytes, AgentRecord | None],
+    written: dict[bytes, tuple[AgentRecord, int]],
+    key: bytes,
+    partition: int,
+) -> AgentRecord:
+    found = written.get(key)
+    record = found[0] if found is not None else records.get(key)
+    if record is None:
+        record = AgentRecord(AgentState(key.decode()))
+    written[key] = (record, partition)
+    return record
+
+
+def _fold_statuses(
+    records: Mapping[bytes, AgentRecord | None],
+    run: Sequence[InputRecord],
+    partitions: int,
+    config: FoldConfig,
+    result: BatchResult[AgentRecord],
+) -> None:
+    written, tally = result.written, result.tally
+    source = ""
+    for message in run:
+        event = cast(AgentEvent | None, _admit(message, partitions, False, result))
+        if event is None:
+            continue
+        record = _agent_record(records, written, cast(bytes, message.key), message.partition)
+        source = source or f"status/{message.partition}"
+        applied = record.applied
+        if message.offset <= applied.get(source, -1):
+            tally.replayed += 1
+            continue
+        agent = record.agent
+        late = agent.late_status_events
+        apply_agent_event(agent, event, config)
+        applied[source] = message.offset
+        if agent.late_status_events > late:
+            tally.late += 1
+        tally.applied[event.type] = tally.applied.get(event.type, 0) + 1
+        tally.event_ats.append(event.at_micros)
+
+
+def _fold_changes(
+    records: Mapping[bytes, AgentRecord | None],
+    run: Sequence[InputRecord],
+    config: FoldConfig,
+    result: BatchResult[AgentRecord],
+) -> None:
+    """Changes whose chat offset was already applied (resent after a crash) are skipped."""
+    written, tally = result.written, result.tally
+    for message in run:
+        assert message.key is not None
+        record = _agent_record(records, written, message.key, message.partition)
+        agent, applied = record.agent, record.applied
+        changes = decode_changes(message.value or b"")
+        tally.changes_received += len(changes)
+        latest: int | None = None
+        replayed = False
+        for chat_partition, chat_offset, change in changes:
+            source = _chat_source(chat_partition)
+            if chat_offset <= applied.get(source, -1):
+                replayed = True
+                continue
+            apply_change(agent, change, config)
+            applied[source] = chat_offset
+            if latest is None or change.at > latest:
+                latest = change.at
+        if latest is not None:
+            tally.event_ats.append(latest)
+        if replayed:
+            tally.replayed += 1
+
+
+def changes_by_agent(changes: list[SourcedChange]) -> dict[str, list[SourcedChange]]:
+    """Changes grouped by agent id, in order: each group is one agent-changes message."""
+    grouped: dict[str, list[SourcedChange]] = {}
+    for sourced in changes:
+        grouped.setdefault(sourced[2].agent_id, []).append(sourced)
+    return grouped
+
+
+_CHAT_SOURCES: Final = tuple(f"chat/{partition}" for partition in range(256))
+
+
+def _chat_source(partition: int) -> str:
+    """The :attr:`AgentRecord.applied` name of a chat partition, e.g. ``"chat/3"``."""
+    return _CHAT_SOURCES[partition] if partition < 256 else f"chat/{partition}"
+
+
+class RecordStore(Protocol):
+    """Where a stage's records are read from: encoded records by key and partition."""
+
+    def get(self, key: bytes, partition: int) -> bytes | None:
+        """The record stored under ``key`` in ``partition``, if any."""
+        ...
+
+
+Write = tuple[bytes, bytes, R, int]
+"""``(key, encoded record, record, partition)``: one store write of a batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stage(Generic[R]):
+    """One keyed fold of the worker: how its records are read, folded and written.
+
+    :meth:`run` is the per-fetch loop the worker, the local pipeline and the benchmarks
+    share: each record a batch names is read and decoded once, the batch is folded, and
+    each record it reached is encoded once.
+    """
+
+    name: str
+    decode: Callable[[bytes], R]
+    encode: Callable[[R], bytes]
+    fold: Callable[[dict[bytes, R | None], Sequence[Sequence[InputRecord]]], BatchResult[R]]
+
+    def run(
+        self, store: RecordStore, runs: Sequence[Sequence[InputRecord]]
+    ) -> tuple[BatchResult[R], list[Write[R]]]:
+        """Fold ``runs`` (each one partition's messages, in offset order) against
+        ``store``; the batch's result and the writes it asks for."""
+        decode = self.decode
+        records: dict[bytes, R | None] = {}
+        for run in runs:
+            for message in run:
+                key = message.key
+                if key is not None and key not in records:
+                    data = store.get(key, message.partition)
+                    records[key] = None if data is None else decode(data)
+        result = self.fold(records, runs)
+        encode = self.encode
+        writes = [
+            (key, encode(record), record, partition)
+            for key, (record, partition) in result.written.items()
+        ]
+        return result, writes
+
+
+def chat_stage(partitions: int) -> Stage[ChatRecord]:
+    """The chat stage: the chat topic folded into chat records."""
+    return Stage(
+        "chat",
+        decode_chat_record,
+        encode_chat_record,
+        partial(fold_chat_batch, partitions=partitions),
+    )
+
+
+def agent_stage(partitions: int, changes_topic: str, config: FoldConfig) -> Stage[AgentRecord]:
+    """The agent stage: the status topic and the agent-changes topic folded into agent
+    records."""
+    return Stage(
+        "agent",
+        decode_agent_record,
+        encode_agent_record,
+        partial(
+            fold_agent_batch, partitions=partitions, changes_topic=changes_topic, config=config
+        ),
+    )

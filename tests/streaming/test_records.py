@@ -1,0 +1,72 @@
+"""Stored chat and agent records round-trip through compact, versioned bytes."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from streamstats.core.replay import replay_lines
+from streamstats.core.state import AgentChange, AgentState
+from streamstats.streaming.records import (
+    AgentRecord,
+    ChatRecord,
+    StateFormatError,
+    decode_agent_record,
+    decode_agent_status,
+    decode_chat_record,
+    encode_agent_record,
+    encode_chat_record,
+)
+from streamstats.tools.simulate import simulate_lines
+
+from ..factories import DAY0
+
+
+@pytest.fixture(scope="module")
+def simulated() -> list[bytes]:
+    return list(simulate_lines(seed=7, agents=12, hours=30, start=DAY0))
+
+
+def test_every_record_round_trips(simulated: list[bytes]) -> None:
+    projector = replay_lines(simulated).projector
+    assert projector.agents
+    assert projector.chats
+    for agent in projector.agents.values():
+        record = AgentRecord(agent, {"status/0": 5, "chat/1": 7})
+        assert decode_agent_record(encode_agent_record(record)) == record
+    for chat in projector.chats.values():
+        record = ChatRecord(chat, 9, [[9, [["a", 1, 1, 0, 0, None, 0, 0]]]])
+        assert decode_chat_record(encode_chat_record(record)) == record
+
+
+def test_pending_changes_round_trip_as_agent_changes() -> None:
+    agent = AgentState("a", pending=[AgentChange("a", 5, closed=1, uncredit_since=3)])
+    decoded = decode_agent_record(encode_agent_record(AgentRecord(agent))).agent
+    assert decoded == agent
+    assert type(decoded.pending[0]) is AgentChange
+
+
+def test_the_status_alone_is_read_from_a_stored_agent_record(simulated: list[bytes]) -> None:
+    agents = replay_lines(simulated).projector.agents.values()
+    statuses = {agent.status for agent in agents}
+    assert len(statuses) > 1
+    for agent in agents:
+        stored = encode_agent_record(AgentRecord(agent, {"status/0": 5}))
+        assert decode_agent_status(stored) == agent.status
+
+
+def test_encoded_records_are_compact(simulated: list[bytes]) -> None:
+    projector = replay_lines(simulated).projector
+    chat = next(iter(projector.chats.values()))
+    assert len(encode_chat_record(ChatRecord(chat))) < 400
+
+
+def test_an_unknown_format_version_is_refused_with_advice(simulated: list[bytes]) -> None:
+    chat = next(iter(replay_lines(simulated).projector.chats.values()))
+    fields = orjson.loads(encode_chat_record(ChatRecord(chat)))
+    with pytest.raises(StateFormatError, match="replaying the input topics"):
+        decode_chat_record(orjson.dumps([1, *fields[1:]]))
+    with pytest.raises(StateFormatError, match="not readable"):
+        decode_agent_record(b"\x00garbage")
+    with pytest.raises(StateFormatError, match="not readable"):
+        decode_agent_record(b'{"a": 1}')
