@@ -37,9 +37,11 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 try:
-    from benchmarks.harness import Worker, bootstrap, free_port, fresh_settings
+    from benchmarks.harness import bootstrap, fresh_settings
+    from benchmarks.launcher import Worker, free_port
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import Worker, bootstrap, free_port, fresh_settings  # type: ignore[no-redef]
+    from harness import bootstrap, fresh_settings  # type: ignore[no-redef]
+    from launcher import Worker, free_port  # type: ignore[no-redef]
 from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 from streamstats.tools.simulate import simulate_lines
@@ -92,9 +94,9 @@ def throughput(
                 folder = Path(scratch) / f"worker-{number}"
                 folder.mkdir()
                 own = settings if number == 0 else replace(settings, web_port=free_port())
-                group.append(Worker(own, folder))
+                group.append(Worker(own, folder).start())
             for worker in group:
-                worker.wait_ready()
+                worker.wait_ready(timeout=180)
             ready = time.monotonic()
             cpu_at_ready = sum(worker.cpu_seconds() for worker in group)
             done_at_ready = inputs_done(counters(group))
@@ -130,6 +132,7 @@ PROFILE_SECONDS = 15
 
 def start_profile(worker: Worker, output: Path) -> subprocess.Popen[bytes]:
     """Sample the worker's stacks with py-spy for ``PROFILE_SECONDS`` (collapsed format)."""
+    assert worker.process is not None, "start the worker first"
     return subprocess.Popen(
         [
             str(Path(sys.executable).with_name("py-spy")),
@@ -180,9 +183,9 @@ def freshness(
     settings = fresh_settings("bench", servers, partitions)
     asyncio.run(ensure_topics(settings))
     with tempfile.TemporaryDirectory() as scratch:
-        worker = Worker(settings, Path(scratch))
+        worker = Worker(settings, Path(scratch)).start()
         try:
-            worker.wait_ready()
+            worker.wait_ready(timeout=180)
             stop = threading.Event()
             traffic = threading.Thread(
                 target=lambda: asyncio.run(steady(settings, lines, rate, stop)), daemon=True

@@ -36,7 +36,6 @@ import platform
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -55,9 +54,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 try:
-    from benchmarks.harness import free_port, routed_messages
+    from benchmarks.harness import routed_messages
+    from benchmarks.launcher import Worker, free_port, settings_from_env
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import free_port, routed_messages  # type: ignore[no-redef]
+    from harness import routed_messages  # type: ignore[no-redef]
+    from launcher import Worker, free_port, settings_from_env  # type: ignore[no-redef]
 
 from streamstats.core.instant import format_instant, to_micros
 from streamstats.core.rules import FoldConfig
@@ -266,78 +267,6 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes
 
 
 @dataclass(slots=True)
-class Worker:
-    """One ``streamstats worker`` process of this run."""
-
-    name: str
-    env: dict[str, str]
-    log_path: Path
-    data_dir: Path
-    url: str
-    process: subprocess.Popen[bytes] | None = None
-    started: float = 0.0
-
-    def start(self) -> Worker:
-        """Start the process (in its own session, so it can be stopped with its children)."""
-        self.started = time.monotonic()
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamstats", "worker"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.log_path.parent,
-                start_new_session=True,
-            )
-        return self
-
-    def wait_ready(self, timeout: float) -> float:
-        """Seconds from process start to the first ``/readyz`` 200."""
-        deadline = self.started + timeout
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker {self.name} exited:\n{self.log_tail()}")
-            try:
-                status, _, _ = http_get(f"{self.url}/readyz", timeout=2.0)
-                if status == 200:
-                    return time.monotonic() - self.started
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(
-            f"worker {self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}"
-        )
-
-    def memory(self) -> tuple[int, int]:
-        """(VmRSS, VmHWM) of the process, in bytes."""
-        assert self.process is not None
-        values = {}
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            name, _, rest = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                values[name] = int(rest.split()[0]) * 1024
-        return values["VmRSS"], values["VmHWM"]
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL to the process group if it does not stop within 60 s."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The end of the worker's log."""
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass(slots=True)
 class Run:
     """This run's names, folders and workers."""
 
@@ -348,29 +277,23 @@ class Run:
 
     def worker(self, name: str, store: str = "rocksdb") -> Worker:
         """A worker of this run with its own port, data dir and log (same dir per name)."""
-        folder = self.scratch / name
-        folder.mkdir(exist_ok=True)
-        port = free_port()
         app = self.app_id
-        env = {
-            **os.environ,
-            "STREAMSTATS_BOOTSTRAP_SERVERS": self.options.bootstrap,
-            "STREAMSTATS_APP_ID": app,
-            "STREAMSTATS_PARTITIONS": str(self.options.partitions),
-            "STREAMSTATS_STATUS_TOPIC": f"{app}.agent-status",
-            "STREAMSTATS_CHAT_TOPIC": f"{app}.chat-events",
-            "STREAMSTATS_DEAD_LETTER_TOPIC": f"{app}.dead-letter",
-            "STREAMSTATS_PANELS_TOPIC": f"{app}.agent-panels",
-            "STREAMSTATS_STORE": store,
-            "STREAMSTATS_DATA_DIR": str(folder / "data"),
-            "STREAMSTATS_WEB_PORT": str(port),
-            "STREAMSTATS_WEB_HOST": "127.0.0.1",
-            "STREAMSTATS_LOG_LEVEL": "warning",
-            "STREAMSTATS_AUTH": "off",
-        }
-        worker = Worker(
-            name, env, folder / "worker.log", folder / "data", f"http://127.0.0.1:{port}"
+        settings = settings_from_env(
+            bootstrap_servers=self.options.bootstrap,
+            app_id=app,
+            partitions=self.options.partitions,
+            status_topic=f"{app}.agent-status",
+            chat_topic=f"{app}.chat-events",
+            dead_letter_topic=f"{app}.dead-letter",
+            panels_topic=f"{app}.agent-panels",
+            store=store,
+            web_port=free_port(),
+            web_host="127.0.0.1",
+            log_level="warning",
+            auth="off",
         )
+        # A session of its own: stopped with any children it has.
+        worker = Worker(settings, self.scratch / name, own_session=True)
         self.workers.append(worker)
         return worker
 

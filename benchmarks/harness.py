@@ -1,26 +1,23 @@
-"""What the benchmark scripts share: the broker's address, fresh settings, a worker process.
+"""What the benchmark scripts share: the broker's address, fresh settings, routed input.
 
 The scripts run as ``python benchmarks/<name>.py`` and import this module as
-``harness``; tests import them as ``benchmarks.<name>``.
+``harness``; tests import them as ``benchmarks.<name>``. Worker processes are
+started by :mod:`launcher`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import re
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+try:
+    from benchmarks.launcher import free_port
+except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
+    from launcher import free_port  # type: ignore[no-redef]
 from streamstats.runtime.kafka import route_event
 from streamstats.settings import Settings
 from streamstats.streaming.batch import partition_for
@@ -60,14 +57,6 @@ def bootstrap() -> str:
     return started.stdout.strip().split("=", 1)[1]
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def fresh_settings(prefix: str, servers: str, partitions: int, **overrides: Any) -> Settings:
     """Settings naming topics and a consumer group of this run only."""
     run = f"{prefix}{uuid.uuid4().hex[:8]}"
@@ -84,80 +73,3 @@ def fresh_settings(prefix: str, servers: str, partitions: int, **overrides: Any)
         log_level="warning",
         **overrides,
     )
-
-
-class Worker:
-    """One ``streamstats worker`` process, configured through ``STREAMSTATS_*``."""
-
-    def __init__(self, settings: Settings, scratch: Path) -> None:
-        env = dict(os.environ)
-        for item in dataclasses.fields(Settings):
-            env[f"STREAMSTATS_{item.name.upper()}"] = str(getattr(settings, item.name))
-        env["STREAMSTATS_DATA_DIR"] = str(scratch / "data")
-        self.url = settings.web_url
-        self.log = scratch / "worker.log"
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamstats", "worker"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=scratch,
-            )
-
-    def get(self, path: str) -> bytes | None:
-        """The body of ``GET path``, or None when the worker does not answer 200."""
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as answer:
-                body: bytes = answer.read()
-                return body
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
-
-    def wait_ready(self, timeout: float = 180.0) -> None:
-        """Block until ``/readyz`` answers 200; raise if the worker dies or takes too long."""
-        deadline = time.monotonic() + timeout
-        while self.get("/readyz") is None:
-            if not self.alive():
-                raise RuntimeError(f"worker died:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"worker not ready after {timeout:.0f} s:\n{self.log_tail()}")
-            time.sleep(0.1)
-
-    def alive(self) -> bool:
-        """Whether the process is still running."""
-        return self.process.poll() is None
-
-    def rss_mib(self) -> float | None:
-        """Resident memory (VmRSS) in MiB, or None once the process is gone."""
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return None
-        found = re.search(r"^VmRSS:\s+(\d+) kB$", status, re.MULTILINE)
-        return int(found.group(1)) / 1024 if found else None
-
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system, all threads) the process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The last lines of the worker's output."""
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after a minute."""
-        stop_process(self.process)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Stop a worker process: SIGTERM, then SIGKILL if it has not exited after a minute."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)

@@ -43,9 +43,11 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import TopicPartition
 
 try:
-    from benchmarks.harness import Worker, bootstrap, fresh_settings
+    from benchmarks.harness import bootstrap, fresh_settings
+    from benchmarks.launcher import Worker
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import Worker, bootstrap, fresh_settings  # type: ignore[no-redef]
+    from harness import bootstrap, fresh_settings  # type: ignore[no-redef]
+    from launcher import Worker  # type: ignore[no-redef]
 from streamstats.runtime.kafka import delete_run_topics, ensure_topics, route_event
 from streamstats.settings import Settings
 from streamstats.tools.simulate import simulate_lines
@@ -539,9 +541,9 @@ def run_soak(
     asyncio.run(ensure_topics(settings))
     try:
         with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
-            worker = Worker(settings, Path(scratch))
+            worker = Worker(settings, Path(scratch)).start()
             try:
-                worker.wait_ready()
+                worker.wait_ready(timeout=180)
                 report = asyncio.run(
                     soak(settings, worker, rate, minutes * 60, sample_seconds, drain_seconds)
                 )

@@ -32,7 +32,7 @@ remove_run() {
     echo "removing the demo's topics and $STREAMSTATS_DATA_DIR ..." >&2
     "$bin/python" - "$KAFKA_BOOTSTRAP_SERVERS" "$run" <<'PY' || true
 import asyncio, sys
-from streamstats.kafka import delete_run_topics
+from streamstats.runtime.kafka import delete_run_topics
 asyncio.run(delete_run_topics(sys.argv[1], sys.argv[2]))
 PY
     rm -rf "$STREAMSTATS_DATA_DIR"

@@ -36,7 +36,13 @@ def _open_input(path: str) -> BinaryIO:
 
 def _replay(args: argparse.Namespace) -> int:
     from .core.replay import render, replay_lines
+    from .settings import SettingsError, read_fold_settings
 
+    try:
+        fold = read_fold_settings(offline_gap_hours=args.offline_gap_hours)
+    except SettingsError as error:
+        print(f"streamstats replay: {error}", file=sys.stderr)
+        return 2
     try:
         source = _open_input(args.file)
     except OSError as error:
@@ -44,7 +50,7 @@ def _replay(args: argparse.Namespace) -> int:
         return 2
     try:
         with source:
-            result = replay_lines(source)
+            result = replay_lines(source, config=fold.config)
     except OSError as error:
         print(f"streamstats replay: reading {args.file} failed: {error}", file=sys.stderr)
         return 2
@@ -154,14 +160,11 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="streamstats", description="Real-time agent statistics for live-chat contact centers."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     replay = commands.add_parser(
-        "replay", help="fold a JSON-lines file of events and print every agent's panel"
+        "replay",
+        help="fold a JSON-lines file of events and print every agent's panel "
+        "(fold settings: STREAMSTATS_OFFLINE_GAP_HOURS, as the worker)",
     )
     replay.add_argument("file", metavar="FILE", help="JSON-lines events, or - for standard input")
     replay.add_argument(
@@ -170,7 +173,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TIMESTAMP",
         help="evaluate durations at this instant (default: the latest event time)",
     )
+    replay.add_argument(
+        "--offline-gap-hours",
+        metavar="H",
+        help="continuous offline time that ends a session, overriding "
+        "STREAMSTATS_OFFLINE_GAP_HOURS (default: that variable, else 6), as the worker does",
+    )
     replay.set_defaults(run=_replay)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamstats", description="Real-time agent statistics for live-chat contact centers."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_replay(commands)
 
     simulate = commands.add_parser(
         "simulate", help="print realistic, deterministic event traffic as JSON lines"

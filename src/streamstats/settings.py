@@ -1,7 +1,12 @@
-"""Worker settings, read from ``STREAMSTATS_*`` environment variables."""
+"""Worker settings, read from ``STREAMSTATS_*`` environment variables.
+
+The fold's own settings (:class:`FoldSettings`) are read by one function,
+:func:`read_fold_settings`, for the worker and for ``streamstats replay`` alike.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -11,7 +16,14 @@ from typing import Final, Literal
 from .core.instant import MICROS_PER_SECOND
 from .core.rules import FoldConfig
 
-__all__ = ["DEFAULT_BATCH_SIZE", "Settings", "SettingsError"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "OFFLINE_GAP_VARIABLE",
+    "FoldSettings",
+    "Settings",
+    "SettingsError",
+    "read_fold_settings",
+]
 
 
 class SettingsError(ValueError):
@@ -20,6 +32,56 @@ class SettingsError(ValueError):
 
 DEFAULT_BATCH_SIZE: Final = 5000
 """Default of ``STREAMSTATS_BATCH_SIZE``."""
+
+OFFLINE_GAP_VARIABLE: Final = "STREAMSTATS_OFFLINE_GAP_HOURS"
+DEFAULT_OFFLINE_GAP_HOURS: Final = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class FoldSettings:
+    """The settings the fold itself reads: the worker and replay must agree on them (spec §7)."""
+
+    offline_gap_hours: float = DEFAULT_OFFLINE_GAP_HOURS
+    """Continuous offline time that ends an agent session (spec §2)."""
+
+    @property
+    def config(self) -> FoldConfig:
+        """The fold's rules with these settings."""
+        return FoldConfig(offline_gap=round(self.offline_gap_hours * 3600 * MICROS_PER_SECOND))
+
+
+_FOLD_FIELDS: Final = frozenset(field.name for field in fields(FoldSettings))
+"""Fields of :class:`Settings` that :func:`read_fold_settings` reads."""
+
+
+def read_fold_settings(
+    environ: Mapping[str, str] | None = None, *, offline_gap_hours: str | None = None
+) -> FoldSettings:
+    """The fold settings from ``environ`` (default: the process environment).
+
+    Only the fold's own ``STREAMSTATS_*`` variables are read. ``offline_gap_hours``
+    is the text of the ``--offline-gap-hours`` flag; when given it overrides the
+    variable. A bad value raises :class:`SettingsError` naming its variable or flag.
+    """
+    env = os.environ if environ is None else environ
+    if offline_gap_hours is not None:
+        return FoldSettings(_positive_hours("--offline-gap-hours", offline_gap_hours))
+    raw = env.get(OFFLINE_GAP_VARIABLE, "")
+    if raw == "":
+        return FoldSettings()
+    return FoldSettings(_positive_hours(OFFLINE_GAP_VARIABLE, raw))
+
+
+def _positive_hours(source: str, raw: str) -> float:
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = math.nan
+    if not (math.isfinite(hours) and hours > 0):
+        raise SettingsError(
+            f"{source}={raw!r} is not a positive number of hours; give one such as 6 or 0.5"
+        )
+    return hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +111,8 @@ class Settings:
     """The host name other workers and clients reach this worker by."""
     web_bind: str = "127.0.0.1"
     web_port: int = 6066
-    offline_gap_hours: float = 6.0
-    """Continuous offline time that ends an agent session (spec §2)."""
+    offline_gap_hours: float = DEFAULT_OFFLINE_GAP_HOURS
+    """Continuous offline time that ends an agent session (spec §2); see :class:`FoldSettings`."""
     log_level: str = "info"
     session_timeout_s: float = 45.0
     """How long the consumer group waits for a worker that stopped answering (a crash,
@@ -76,7 +138,7 @@ class Settings:
     @property
     def fold_config(self) -> FoldConfig:
         """The fold's rules as configured."""
-        return FoldConfig(offline_gap=round(self.offline_gap_hours * 3600 * MICROS_PER_SECOND))
+        return FoldSettings(self.offline_gap_hours).config
 
     @property
     def changes_topic(self) -> str:
@@ -93,7 +155,11 @@ class Settings:
         """Settings from ``environ`` (default: the process environment)."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
+        fold = read_fold_settings(env)
         for field in fields(cls):
+            if field.name in _FOLD_FIELDS:
+                values[field.name] = getattr(fold, field.name)
+                continue
             name = f"STREAMSTATS_{field.name.upper()}"
             raw = env.get(name)
             if raw is None and field.name == "bootstrap_servers":
@@ -120,8 +186,7 @@ class Settings:
             )
         if self.partitions < 1:
             raise SettingsError("STREAMSTATS_PARTITIONS must be at least 1")
-        if self.offline_gap_hours <= 0:
-            raise SettingsError("STREAMSTATS_OFFLINE_GAP_HOURS must be positive")
+        _positive_hours(OFFLINE_GAP_VARIABLE, repr(self.offline_gap_hours))
         if not 1 <= self.web_port <= 65535:
             raise SettingsError("STREAMSTATS_WEB_PORT must be a TCP port number")
         if not 6 <= self.session_timeout_s <= 300:

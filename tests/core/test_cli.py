@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,13 +15,21 @@ from streamstats.cli import main
 from ..factories import EventFactory, at, lines
 
 
-def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def run(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``python -m streamstats ARGS``; ``env`` replaces every ``STREAMSTATS_*`` variable."""
+    environ = None
+    if env is not None:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTATS_")}
+        environ.update(env)
     return subprocess.run(
         [sys.executable, "-m", "streamstats", *args],
         input=stdin,
         capture_output=True,
         check=False,
         timeout=120,
+        env=environ,
     )
 
 
@@ -85,6 +94,85 @@ def test_replay_of_an_empty_file_prints_no_agents(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
     assert orjson.loads(run("replay", str(path)).stdout) == {"agents": {}}
+
+
+@pytest.fixture
+def gap_file(tmp_path: Path) -> Path:
+    """Agent a is offline for 90 minutes: a new session with a 1 h gap, not with 6 h."""
+    ev = EventFactory()
+    events = [
+        ev.status("a", "online", at("08:00")),
+        ev.assigned("c1", "a", at("08:10")),
+        ev.closed("c1", "a", at("08:20")),
+        ev.status("a", "offline", at("09:00")),
+        ev.status("a", "online", at("10:30")),
+    ]
+    path = tmp_path / "gap.jsonl"
+    path.write_bytes(b"\n".join(lines(events)) + b"\n")
+    return path
+
+
+def session_of(done: subprocess.CompletedProcess[bytes]) -> tuple[str, int]:
+    """(first_online, chats closed) of agent a in a replay's output."""
+    assert done.returncode == 0, done.stderr
+    panel = orjson.loads(done.stdout)["agents"]["a"]
+    return panel["session"]["first_online"], panel["chats"]["closed"]
+
+
+SIX_HOURS = ("2026-11-25T08:00:00Z", 1)
+ONE_HOUR = ("2026-11-25T10:30:00Z", 0)
+
+
+def test_replay_folds_with_the_workers_offline_gap_variable(gap_file: Path) -> None:
+    assert session_of(run("replay", str(gap_file), env={})) == SIX_HOURS
+    gap = {"STREAMSTATS_OFFLINE_GAP_HOURS": "1"}
+    assert session_of(run("replay", str(gap_file), env=gap)) == ONE_HOUR
+
+
+@pytest.mark.parametrize(
+    ("variable", "flag", "expected"),
+    [("1", "6", SIX_HOURS), ("6", "1", ONE_HOUR), ("soon", "1", ONE_HOUR), (None, "1.0", ONE_HOUR)],
+)
+def test_the_offline_gap_flag_overrides_the_variable(
+    gap_file: Path, variable: str | None, flag: str, expected: tuple[str, int]
+) -> None:
+    env = {} if variable is None else {"STREAMSTATS_OFFLINE_GAP_HOURS": variable}
+    done = run("replay", str(gap_file), "--offline-gap-hours", flag, env=env)
+    assert session_of(done) == expected
+
+
+def test_replay_needs_no_other_worker_setting(gap_file: Path) -> None:
+    env = {
+        "STREAMSTATS_OFFLINE_GAP_HOURS": "1",
+        "STREAMSTATS_AUTH": "on",  # with no JWT key: the worker would refuse to start
+        "STREAMSTATS_PARTITIONS": "four",
+        "STREAMSTATS_BOOTSTRAP_SERVERS": "nowhere:1",
+    }
+    assert session_of(run("replay", str(gap_file), env=env)) == ONE_HOUR
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-2", "nan", "inf", " "])
+def test_replay_refuses_a_bad_offline_gap_variable(gap_file: Path, value: str) -> None:
+    done = run("replay", str(gap_file), env={"STREAMSTATS_OFFLINE_GAP_HOURS": value})
+    assert done.returncode == 2
+    assert done.stdout == b""
+    assert done.stderr.decode() == (
+        f"streamstats replay: STREAMSTATS_OFFLINE_GAP_HOURS={value!r} is not a positive "
+        "number of hours; give one such as 6 or 0.5\n"
+    )
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "-0.5", "", "1e400"])
+def test_replay_refuses_a_bad_offline_gap_flag(
+    gap_file: Path, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(gap_file), f"--offline-gap-hours={value}"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"streamstats replay: --offline-gap-hours={value!r} is not a positive "
+        "number of hours; give one such as 6 or 0.5\n"
+    )
 
 
 def test_simulate_piped_into_replay_gives_a_panel_for_every_agent() -> None:

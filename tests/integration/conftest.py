@@ -11,9 +11,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -30,7 +28,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
-from benchmarks.harness import free_port, stop_process
+from benchmarks.launcher import Worker, free_port, settings_from_env
 from playwright.sync_api import Browser, sync_playwright
 
 from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines
@@ -138,64 +136,6 @@ def fetch_text(url: str) -> str:
 
 
 @dataclass
-class Worker:
-    """One ``streamstats worker`` process."""
-
-    settings: Settings
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return self.settings.web_url
-
-    def start(self) -> Worker:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamstats", "worker"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.log_path.parent,
-            )
-        return self
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.log_tail()}")
-            try:
-                status, _, _ = http("GET", f"{self.url}/readyz")
-                if status == 200:
-                    return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.3)
-        raise AssertionError(f"worker not ready after {timeout} s:\n{self.log_tail()}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-
-    def log_tail(self, lines: int = 60) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def panels(self, at: str) -> dict[str, Any]:
-        status, _, body = http("GET", f"{self.url}/agents?at={at}")
-        assert status == 200, body
-        return {panel["agent_id"]: panel for panel in body["agents"]}
-
-
-@dataclass
 class Deployment:
     """Topics and settings shared by the workers of one test."""
 
@@ -210,32 +150,27 @@ class Deployment:
         jwt_secret: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> Worker:
-        """A worker of this deployment; access control only when given a secret."""
-        port = free_port()
-        data_dir = self.tmp_path / name / "data"
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "STREAMSTATS_BOOTSTRAP_SERVERS": self.settings.bootstrap_servers,
-            "STREAMSTATS_APP_ID": self.settings.app_id,
-            "STREAMSTATS_PARTITIONS": str(self.settings.partitions),
-            "STREAMSTATS_STATUS_TOPIC": self.settings.status_topic,
-            "STREAMSTATS_CHAT_TOPIC": self.settings.chat_topic,
-            "STREAMSTATS_DEAD_LETTER_TOPIC": self.settings.dead_letter_topic,
-            "STREAMSTATS_PANELS_TOPIC": self.settings.panels_topic,
-            "STREAMSTATS_STORE": store,
-            "STREAMSTATS_DATA_DIR": str(data_dir),
-            "STREAMSTATS_WEB_PORT": str(port),
-            "STREAMSTATS_WEB_HOST": "127.0.0.1",
-            "STREAMSTATS_LOG_LEVEL": "info",
-            "STREAMSTATS_AUTH": "off" if jwt_secret is None else "on",
-            "STREAMSTATS_JWT_SECRET": jwt_secret or "",
-            "STREAMSTATS_BATCH_SIZE": str(batch_size),
+        """A worker of this deployment in ``tmp_path/name``; access control only with a secret."""
+        shared = self.settings
+        settings = settings_from_env(
+            bootstrap_servers=shared.bootstrap_servers,
+            app_id=shared.app_id,
+            partitions=shared.partitions,
+            status_topic=shared.status_topic,
+            chat_topic=shared.chat_topic,
+            dead_letter_topic=shared.dead_letter_topic,
+            panels_topic=shared.panels_topic,
+            store=store,
+            web_port=free_port(),
+            web_host="127.0.0.1",
+            log_level="info",
+            auth="off" if jwt_secret is None else "on",
+            jwt_secret=jwt_secret or "",
+            batch_size=batch_size,
             # A SIGKILLed worker's partitions move after this long (tests kill many).
-            "STREAMSTATS_SESSION_TIMEOUT_S": "10",
-        }
-        settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("STREAMSTATS_")})
-        worker = Worker(settings, env, self.tmp_path / name / "worker.log")
+            session_timeout_s=10,
+        )
+        worker = Worker(settings, self.tmp_path / name)
         self.workers.append(worker)
         return worker
 

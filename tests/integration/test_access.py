@@ -10,11 +10,12 @@ from typing import Any
 
 import orjson
 import pytest
+from benchmarks.launcher import Worker
 from playwright.sync_api import Browser, expect
 
 from streamstats.web.auth import mint_token
 
-from .conftest import Deployment, Worker, new_deployment
+from .conftest import Deployment, new_deployment
 
 pytestmark = pytest.mark.integration
 

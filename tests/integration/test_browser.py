@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
+from benchmarks.launcher import Worker
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import Deployment, Worker, http, new_deployment
+from .conftest import Deployment, http, new_deployment
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from benchmarks.launcher import free_port
 
-from .conftest import ROOT, free_port, in_own_loop
+from .conftest import ROOT, in_own_loop
 
 pytestmark = pytest.mark.integration
 

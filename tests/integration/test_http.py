@@ -15,8 +15,9 @@ from typing import Any
 
 import orjson
 import pytest
+from benchmarks.launcher import Worker
 
-from .conftest import Deployment, Worker, fetch_text, http, new_deployment, page_by_page
+from .conftest import Deployment, fetch_text, http, new_deployment, page_by_page
 from .test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
 
 pytestmark = pytest.mark.integration

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from benchmarks.launcher import Worker
 
 from streamstats.core.instant import parse_instant
 from streamstats.core.replay import panels, replay_lines
 from streamstats.runtime.kafka import delete_run_topics, read_offsets
 from streamstats.tools.simulate import simulate_lines
 
-from .conftest import Deployment, Worker, http, in_own_loop, page_by_page
+from .conftest import Deployment, http, in_own_loop, page_by_page
 
 pytestmark = pytest.mark.integration
 
