@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import platform
 import random
@@ -61,20 +60,12 @@ except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.pat
     from launcher import Worker, free_port, settings_from_env  # type: ignore[no-redef]
 
 from streamstats.core.instant import format_instant, to_micros
-from streamstats.core.rules import FoldConfig
-from streamstats.core.state import (
-    AgentRecord,
-    ChatRecord,
-    SourcedChange,
-    decode_agent_record,
-    decode_chat_record,
-    encode_agent_record,
-    encode_changes,
-    encode_chat_record,
-)
 from streamstats.core.view import view
 from streamstats.runtime.kafka import delete_run_topics
-from streamstats.streaming.stages import AgentStage, ChatStage, changes_by_agent, partition_for
+from streamstats.settings import DEFAULT_BATCH_SIZE
+from streamstats.streaming.batch import partition_for
+from streamstats.streaming.local import CHATS, STATUS, LocalPipeline
+from streamstats.streaming.records import decode_agent_record
 from streamstats.tools.simulate import simulate_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,20 +115,18 @@ class Seeded:
         return sum(len(k) + len(v) for table in (self.chats, self.agents) for k, v in table.items())
 
 
+CHUNK = 200_000
+"""Simulated lines published to the local pipeline and folded at a time."""
+
+
 def build_state(options: Options) -> Seeded:
     """Fold a simulated day through the worker's stages into chat and agent records.
 
-    Chat records are kept encoded between their events (a million live records
-    as tuples would take gigabytes), and what lives long is frozen out of the cyclic
-    GC's sight from time to time: millions of live tuples make every full collection slow.
+    The local pipeline keeps records encoded between fetches, as the worker's store does,
+    and forgets each chunk of input once it is folded.
     """
     started = time.perf_counter()
-    partitions = options.partitions
-    chat_stage = ChatStage(partitions)
-    agent_stage = AgentStage(partitions, FoldConfig())
-    chats: dict[bytes, bytes] = {}
-    agents: dict[bytes, AgentRecord] = {}
-    events = dead_letters = 0
+    pipeline = LocalPipeline(options.partitions)
     lines = simulate_lines(
         seed=options.seed,
         agents=options.agents,
@@ -145,49 +134,35 @@ def build_state(options: Options) -> Seeded:
         hours=HOURS,
         start=START,
     )
-    try:
-        for on_chat_topic, key, partition, offset, raw in routed_messages(lines, partitions):
-            events += 1
-            if events % 200_000 == 0:
-                gc.freeze()
-            if not on_chat_topic:
-                step = agent_stage.handle_status(agents.get(key), key, raw, partition, offset)
-                if isinstance(step.record, AgentRecord):
-                    agents[key] = step.record
-            else:
-                stored = chats.get(key)
-                chat = None if stored is None else decode_chat_record(stored)
-                step = chat_stage.handle(chat, key, raw, partition, offset)
-                if isinstance(step.record, ChatRecord):
-                    chats[key] = _compact(encode_chat_record(step.record))
-                _apply_changes(agent_stage, agents, step.sends)
-            if step.dead_letter is not None:
-                dead_letters += 1
-    finally:
-        gc.unfreeze()
+    events = 0
+    for on_chat_topic, key, partition, _, raw in routed_messages(lines, options.partitions):
+        events += 1
+        pipeline.publish(CHATS if on_chat_topic else STATUS, key, raw, partition)
+        if events % CHUNK == 0:
+            _fold_published(pipeline)
+    _fold_published(pipeline)
     return Seeded(
-        chats=chats,
-        agents={key: _compact(encode_agent_record(record)) for key, record in agents.items()},
+        chats={
+            key: value
+            for found in pipeline.chat_store.data.values()
+            for key, value in found.items()
+        },
+        agents={
+            key: value
+            for found in pipeline.agent_store.data.values()
+            for key, value in found.items()
+        },
         events=events,
-        dead_letters=dead_letters,
+        dead_letters=len(pipeline.dead_letters),
         seconds=time.perf_counter() - started,
     )
 
 
-def _compact(data: bytes) -> bytes:
-    """A copy of exactly ``len(data)`` bytes: orjson's output keeps a 4 KiB buffer."""
-    return bytes(memoryview(data))
-
-
-def _apply_changes(
-    stage: AgentStage, agents: dict[bytes, AgentRecord], sends: list[SourcedChange]
-) -> None:
-    """What the agent stage does with the agent-changes messages of one chat event."""
-    for agent_id, items in changes_by_agent(sends).items():
-        key = agent_id.encode()
-        step = stage.handle_changes(agents.get(key), encode_changes(items))
-        assert isinstance(step.record, AgentRecord)
-        agents[key] = step.record
+def _fold_published(pipeline: LocalPipeline) -> None:
+    """Fold what was published in fetches of about the worker's batch size."""
+    pipeline.fetch_all(DEFAULT_BATCH_SIZE // (2 * pipeline.partitions))
+    pipeline.commit()
+    pipeline.forget_committed()
 
 
 # --- Kafka ----------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from typing import Final, NamedTuple
 from ..core.rules import DEFAULT_CONFIG, FoldConfig
 from ..core.state import AgentState, ChatState
 from .batch import (
-    BatchTally,
     DeadLetter,
     InputRecord,
     Stage,
@@ -86,7 +85,6 @@ class LocalPipeline:
     forgotten: dict[Position, int] = field(default_factory=dict)
     """Messages dropped from the start of each log (:meth:`forget_committed`)."""
     dead_letters: list[tuple[InputRecord, DeadLetter]] = field(default_factory=list)
-    tallies: list[BatchTally] = field(default_factory=list)
     chat_store: _Partitions = field(default_factory=_Partitions)
     agent_store: _Partitions = field(default_factory=_Partitions)
     _chats: Stage[ChatRecord] = field(init=False, repr=False)
@@ -142,7 +140,6 @@ class LocalPipeline:
         if chat_runs:
             result, writes = self._chats.run(self.chat_store, chat_runs)
             self.dead_letters.extend(result.dead_letters)
-            self.tallies.append(result.tally)
             for agent_id, items in changes_by_agent(result.sends).items():
                 if not lose_changes:
                     self.publish(CHANGES, agent_id.encode(), encode_changes(items))
@@ -151,7 +148,6 @@ class LocalPipeline:
         if agent_runs:
             result_agents, agent_writes = self._agents.run(self.agent_store, agent_runs)
             self.dead_letters.extend(result_agents.dead_letters)
-            self.tallies.append(result_agents.tally)
             for key, value, _, partition in agent_writes:
                 self.agent_store.put(key, value, partition)
 
