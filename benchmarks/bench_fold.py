@@ -26,9 +26,9 @@ try:
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import InputMessage, routed_messages  # type: ignore[no-redef]
 
+from streamstats.collector import tune_garbage_collector
 from streamstats.core.events import decode_event
 from streamstats.core.replay import replay_lines
-from streamstats.runtime.worker import tune_garbage_collector
 from streamstats.settings import DEFAULT_BATCH_SIZE
 from streamstats.streaming.local import CHATS, STATUS, LocalPipeline
 from streamstats.tools.simulate import simulate_lines
@@ -106,22 +106,19 @@ def main() -> None:
     args = parser.parse_args()
 
     lines = simulated(args.events, args.seed)
+    messages = list(routed_messages(lines, PARTITIONS))
     print(f"{len(lines):,} simulated events, Python {platform.python_version()}, one core")
+    # Every row with the garbage collector settings of `streamstats replay` and the worker,
+    # which also keep the collector from walking the input over and over.
+    tune_garbage_collector()
     baseline = best_rate(parse_only, lines, args.repeat)
     rows = [
         ("orjson.loads only (baseline)", baseline),
         ("decode + validate (pydantic)", best_rate(decode_only, lines, args.repeat)),
         ("decode + validate + fold", best_rate(decode_and_fold, lines, args.repeat)),
+        # Same events; the stages also fold the agent changes the chat stage sends.
+        ("the worker's stages, no Kafka", stages_rate(messages, args.repeat)),
     ]
-    messages = list(routed_messages(lines, PARTITIONS))
-    # With the worker's garbage collector settings, which also keep the collector from
-    # walking the million input messages over and over; they were made just before.
-    thresholds = gc.get_threshold()
-    tune_garbage_collector()
-    # Same events as the other rows; best_rate counts them by the length of its input.
-    rows.append(("the worker's stages, no Kafka", stages_rate(messages, args.repeat)))
-    gc.unfreeze()
-    gc.set_threshold(*thresholds)
     for name, rate in rows:
         print(f"{name:<32} {rate:>12,.0f} events/s   {baseline / rate:5.2f}x baseline time")
 

@@ -35,6 +35,7 @@ def _open_input(path: str) -> BinaryIO:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from .collector import tune_garbage_collector
     from .core.replay import render, replay_lines
     from .settings import SettingsError, read_fold_settings
 
@@ -50,6 +51,7 @@ def _replay(args: argparse.Namespace) -> int:
         return 2
     try:
         with source:
+            tune_garbage_collector()
             result = replay_lines(source, config=fold.config)
     except OSError as error:
         print(f"streamstats replay: reading {args.file} failed: {error}", file=sys.stderr)

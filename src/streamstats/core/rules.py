@@ -72,52 +72,48 @@ DEFAULT_CONFIG: Final = FoldConfig()
 # --- chats -------------------------------------------------------------------------------
 
 
-_ACTIVE, _ON_HOLD, _CLOSED, _MISSED, _HOLDS = range(5)
+# Slots of AgentChange's fields, which _Changes fills in place.
+_ACTIVE, _ON_HOLD, _CLOSED, _UNCREDIT, _MISSED, _HOLDS = 2, 3, 4, 5, 6, 7
+_new_tuple: Final = tuple.__new__
 
 
 class _Changes:
     """Collects the per-agent changes of one chat event, one record per agent."""
 
-    __slots__ = ("at", "deltas", "uncredit")
+    __slots__ = ("at", "fields")
 
     def __init__(self, at: int) -> None:
         self.at = at
-        # agent id -> [active, on_hold, closed, missed, holds]; insertion order is the
-        # order the agents were named in.
-        self.deltas: dict[str, list[int]] = {}
-        self.uncredit: tuple[str, int] | None = None
+        # agent id -> the fields of its AgentChange; insertion order is the order the
+        # agents were named in.
+        self.fields: dict[str, list[object]] = {}
+
+    def _of(self, agent_id: str) -> list[object]:
+        found = self.fields.get(agent_id)
+        if found is None:
+            found = self.fields[agent_id] = [agent_id, self.at, 0, 0, 0, None, 0, 0]
+        return found
 
     def add(self, agent_id: str | None, slot: int, delta: int) -> None:
         if agent_id is not None:
-            counts = self.deltas.get(agent_id)
-            if counts is None:
-                counts = self.deltas[agent_id] = [0, 0, 0, 0, 0]
-            counts[slot] += delta
+            fields = self.fields.get(agent_id)
+            if fields is None:
+                fields = self.fields[agent_id] = [agent_id, self.at, 0, 0, 0, None, 0, 0]
+            fields[slot] += delta  # type: ignore[operator]
 
     def name(self, agent_id: str | None) -> None:
         """The event names the agent: it appears on the panel even when nothing changes."""
-        if agent_id is not None and agent_id not in self.deltas:
-            self.deltas[agent_id] = [0, 0, 0, 0, 0]
+        if agent_id is not None:
+            self._of(agent_id)
+
+    def uncredit(self, agent_id: str, since: int) -> None:
+        """The agent loses the close credit it took at ``since``."""
+        self._of(agent_id)[_UNCREDIT] = since
 
     def records(self) -> tuple[AgentChange, ...]:
-        at, deltas, uncredit = self.at, self.deltas, self.uncredit
-        if uncredit is not None and uncredit[0] not in deltas:
-            deltas[uncredit[0]] = [0, 0, 0, 0, 0]
-        return tuple(
-            [
-                AgentChange(
-                    agent_id,
-                    at,
-                    active,
-                    on_hold,
-                    closed,
-                    uncredit[1] if uncredit is not None and uncredit[0] == agent_id else None,
-                    missed,
-                    holds,
-                )
-                for agent_id, (active, on_hold, closed, missed, holds) in deltas.items()
-            ]
-        )
+        # tuple.__new__ rather than AgentChange(...): the NamedTuple constructor parses its
+        # arguments in Python, several times slower.
+        return tuple([_new_tuple(AgentChange, fields) for fields in self.fields.values()])
 
 
 def _take_ownership(chat: ChatState, agent_id: str, changes: _Changes) -> None:
@@ -185,7 +181,7 @@ def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> None:
     if target is not None:
         if chat.credit_agent is not None:
             assert chat.credit_at is not None
-            changes.uncredit = (chat.credit_agent, chat.credit_at)
+            changes.uncredit(chat.credit_agent, chat.credit_at)
         changes.add(target, _CLOSED, 1)
         chat.credit_agent, chat.credit_at = target, changes.at
     chat.open = False
@@ -372,6 +368,9 @@ def apply_agent_event(agent: AgentState, event: AgentEvent, config: FoldConfig) 
     return True
 
 
+_AGENT_EVENTS: Final = frozenset({AgentStatusChanged, AgentProfileChanged})
+
+
 # --- both --------------------------------------------------------------------------------
 
 
@@ -387,17 +386,17 @@ class Projector:
         """Fold a batch of events, in order."""
         agents, chats, config = self.agents, self.chats, self.config
         for event in events:
-            if type(event) is AgentStatusChanged or type(event) is AgentProfileChanged:
+            if type(event) in _AGENT_EVENTS:
+                assert isinstance(event, (AgentStatusChanged, AgentProfileChanged))
                 agent = agents.get(event.agent_id)
                 if agent is None:
                     agent = agents[event.agent_id] = AgentState(event.agent_id)
                 apply_agent_event(agent, event, config)
                 continue
-            assert not isinstance(event, (AgentStatusChanged, AgentProfileChanged))
-            chat = chats.get(event.chat_id)
+            chat = chats.get(event.chat_id)  # type: ignore[union-attr]
             if chat is None:
-                chat = chats[event.chat_id] = ChatState(event.chat_id)
-            for change in apply_chat_event(chat, event) or ():
+                chat = chats[event.chat_id] = ChatState(event.chat_id)  # type: ignore[union-attr]
+            for change in apply_chat_event(chat, event) or ():  # type: ignore[arg-type]
                 agent = agents.get(change.agent_id)
                 if agent is None:
                     agent = agents[change.agent_id] = AgentState(change.agent_id)

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 
 import faust
 from faust.exceptions import ConsistencyError
 
+from ..collector import tune_garbage_collector
 from ..settings import Settings
 from ..web.app import install_web
 from .topology import build_topology
 
 __all__ = ["run_worker"]
-
-
-GC_YOUNG_THRESHOLD = 20_000
-"""Allocations between two young-generation collections (Python's default is 700)."""
-
-
-def tune_garbage_collector() -> None:
-    """Collect cyclic garbage less often, and never scan what startup made.
-
-    The fold allocates dozens of short-lived tuples an event, and few of them form
-    cycles; with the default thresholds the collector ran every ~15 events and a full
-    collection walked every object of Faust and the Kafka client as well.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 def run_worker(settings: Settings) -> int:
