@@ -15,8 +15,8 @@ PROOF_SHORT := PROOF_EVENTS=3000 PROOF_BAD=3000 PROOF_REBALANCE_EVENTS=3000 \
 	PROOF_SOAK_MINUTES=1 PROOF_SOAK_RATE=500 \
 	PROOF_SCALE_AGENTS=2000 PROOF_SCALE_CHATS=20000 PROOF_SCALE_WRK_SECONDS=3
 
-.PHONY: install system-deps test test-core test-integration check format bench-fold bench-e2e proof \
-	kafka-up kafka-down run demo clean
+.PHONY: install system-deps test test-core test-integration check check-upgrade format bench-fold \
+	bench-e2e proof kafka-up kafka-down run demo clean
 
 install: $(STAMP)
 
@@ -49,6 +49,11 @@ check: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/streamstats schemas check
+
+# The Faust seam's contract tests and the short proofs with the newest faust-streaming,
+# mode-streaming and aiokafka from PyPI, in a throwaway venv (deploy/check-upgrade.sh).
+check-upgrade:
+	$(PROOF_SHORT) bash deploy/check-upgrade.sh
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests benchmarks

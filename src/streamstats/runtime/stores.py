@@ -7,17 +7,18 @@ of the message, or murmur2 of the key), so it goes to that database directly, an
 writes each fetch's records with one ``WriteBatch`` per partition: through Faust's
 store each write cost a context lookup, two serializer calls, a cache update and a
 separate ``put``.
+
+This module says what the fold expects of a store; ``seam.partition_store`` makes one
+from a Faust table (it reaches into Faust's stores, so it lives with the other Faust
+internals in ``seam.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
-import rocksdict
-from faust.stores import rocksdb as faust_rocksdb
-
-__all__ = ["PartitionStore", "partition_store"]
+__all__ = ["PartitionStore"]
 
 
 class PartitionStore(Protocol):
@@ -30,52 +31,3 @@ class PartitionStore(Protocol):
     def put_all(self, records: Iterable[tuple[bytes, bytes, int]]) -> None:
         """Store ``(key, value, partition)`` records, in order."""
         ...
-
-
-class _RocksPartitions:
-    """Faust's RocksDB store, one database per partition."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def get(self, key: bytes, partition: int) -> bytes | None:
-        # Only databases already open: a partition this worker never held has none,
-        # and opening one would create it on disk.
-        db = self.store._dbs.get(partition)
-        if db is None:
-            return None
-        value: bytes | None = db.get(key)
-        return value
-
-    def put_all(self, records: Iterable[tuple[bytes, bytes, int]]) -> None:
-        batches: dict[int, Any] = {}
-        for key, value, partition in records:
-            batch = batches.get(partition)
-            if batch is None:
-                batch = batches[partition] = rocksdict.WriteBatch(raw_mode=True)
-            batch.put(key, value)
-        for partition, batch in batches.items():
-            self.store._db_for_partition(partition).write(batch)
-
-
-class _MemoryPartitions:
-    """Faust's memory store: one dictionary for every partition."""
-
-    def __init__(self, store: Any) -> None:
-        self.data: dict[bytes, bytes] = store.data
-
-    def get(self, key: bytes, partition: int) -> bytes | None:
-        return self.data.get(key)
-
-    def put_all(self, records: Iterable[tuple[bytes, bytes, int]]) -> None:
-        data = self.data
-        for key, value, _ in records:
-            data[key] = value
-
-
-def partition_store(table: Any) -> PartitionStore:
-    """Partition-wise access to the store of a Faust table with raw keys and values."""
-    store = table.data
-    if isinstance(store, faust_rocksdb.Store):
-        return _RocksPartitions(store)
-    return _MemoryPartitions(store)

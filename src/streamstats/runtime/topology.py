@@ -1,9 +1,9 @@
 """The Faust topology: topics, tables, and how input reaches the stages.
 
-Each fetch of input (``intake.py``) is folded in one pass: the stages
-(``stages.py``) say what to do with each message, and this module does the I/O:
-one table write per key per fetch, sends, dead letters and metrics. With
-``batch_size=1`` plain Faust agents do the same event by event.
+Each fetch of input (``intake.py``; the consumer that makes it is in ``seam.py``)
+is folded in one pass: the stages (``stages.py``) say what to do with each message,
+and this module does the I/O: one table write per key per fetch, sends, dead letters
+and metrics. With ``batch_size=1`` plain Faust agents do the same event by event.
 """
 
 from __future__ import annotations
@@ -42,11 +42,12 @@ from ..streaming.records import (
     decode_agent_status,
     encode_changes,
 )
-from .intake import Fetch, Intake, IntakeTransport
+from .intake import Fetch, Intake
 from .kafka import read_offsets
 from .output import Delivery, OutputBatches
 from .panels import PanelFeed
-from .stores import PartitionStore, partition_store
+from .seam import IntakeTransport, kafka_producer, partition_store
+from .stores import PartitionStore
 
 __all__ = ["Topology", "build_topology"]
 
@@ -260,8 +261,7 @@ def build_topology(settings: Settings) -> Topology:
 
     def producer() -> Any:
         # The aiokafka producer behind Faust's: batches go to it directly (output.py).
-        faust_producer: Any = app.producer
-        return faust_producer._ensure_producer()
+        return kafka_producer(app)
 
     def dead_letter(message: InputRecord, problem: DeadLetter, outputs: OutputBatches) -> None:
         metrics.events_invalid.labels(problem.reason).inc()

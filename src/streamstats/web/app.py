@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Final, Literal, NamedTuple, cast
+from typing import Final, Literal, NamedTuple, cast
 
 import orjson
 from aiohttp import ClientError, web
@@ -27,6 +27,7 @@ from ..core.events import AgentStatusChanged
 from ..core.instant import MICROS_PER_SECOND, format_instant, parse_instant
 from ..core.view import Panel, view
 from ..runtime.panels import PanelUpdate
+from ..runtime.seam import web_router
 from ..runtime.topology import Topology
 from ..streaming.records import decode_agent_record
 from .auth import COOKIE, Authenticator, AuthError, Identity
@@ -481,8 +482,7 @@ def install_web(topology: Topology) -> None:
 
     # Plain aiohttp handlers on the Faust web server's application: Faust's View layer
     # (dispatch and per-request web sensors) cost ~10 % of a panel read.
-    server: Any = app.web  # Faust's aiohttp driver
-    router = server.web_app.router
+    router = web_router(app)
     router.add_get("/agents/{agent_id}", agent)
     router.add_get("/agents/{agent_id}/stream", agent_stream)
     router.add_post("/agents/{agent_id}/status", change_status)

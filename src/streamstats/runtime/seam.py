@@ -1,0 +1,242 @@
+"""Faust behind one seam: every private Faust, mode or aiokafka name the worker uses.
+
+faust-streaming and aiokafka are used through their public APIs everywhere else. What
+needs more lives here, and only here:
+
+- :class:`IntakeConsumer` (with :class:`IntakeConsumerThread` and
+  :class:`IntakeTransport`): Faust's aiokafka consumer with its fetch loop replaced, so
+  that each fetch of the intake topics reaches the fold as one :class:`~.intake.Fetch`
+  (``intake.py``), acked as a whole, and with a short broker fetch wait;
+- :func:`partition_store`: a table's records by partition, straight from the RocksDB
+  database of the partition (``stores.py``);
+- :func:`kafka_producer`: the aiokafka producer behind Faust's, for produce batches
+  (``output.py``);
+- :func:`web_router`: the aiohttp router of Faust's web server, for plain handlers.
+
+Each name is listed, with why it is used and the versions checked, in docs/decisions.md
+("Faust and aiokafka internals"), and tested against the installed Faust and aiokafka by
+``tests/contract/test_faust_seam.py``: an upgrade that moves one breaks a named test
+there (``make check-upgrade`` runs them with the newest releases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Final
+
+import rocksdict
+from aiohttp import web
+from faust.stores import rocksdb as faust_rocksdb
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.types.tuples import ack_lock
+
+from ..streaming.batch import InputRecord
+from .intake import Fetch, Intake
+from .stores import PartitionStore
+
+__all__ = [
+    "FETCH_MAX_WAIT_MS",
+    "IntakeConsumer",
+    "IntakeConsumerThread",
+    "IntakeTransport",
+    "kafka_producer",
+    "partition_store",
+    "web_router",
+]
+
+
+FETCH_MAX_WAIT_MS: Final = 10
+"""How long the broker may hold a fetch for data to arrive (Faust asks for 1,500 ms).
+
+The client keeps one fetch in flight per broker, for the partitions with nothing left
+in its buffer. When the worker's own agent-changes partitions are caught up, such a
+fetch waited for new data while the input partitions, drained meanwhile, could not be
+fetched: the worker sat idle a third of the time (BENCHMARKS.md).
+"""
+
+
+class IntakeConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """The thread that runs Faust's aiokafka consumer, with a short fetch wait."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Read by the consumer when it starts and creates its fetcher.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
+class IntakeConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, with the fetch loop handing intake topics over in bulk."""
+
+    def _new_consumer_thread(self) -> IntakeConsumerThread:
+        return IntakeConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        intake: Intake | None = getattr(self.transport, "intake", None)
+        if intake is None:
+            await super()._drain_messages(fetcher)
+            return
+        consumer_stopped = self._stopped.is_set
+        fetcher_stopped = fetcher._stopped.is_set
+        try:
+            while not (consumer_stopped() or fetcher_stopped()):
+                records, active = await self._wait_next_records(timeout=1.0)
+                # A fetch can return at once again and again; let other tasks run.
+                await asyncio.sleep(0)
+                if records and not self.should_stop:
+                    fetch = await self._admit(records, active, intake.topics)
+                    if fetch is not None:
+                        await intake.handle(fetch)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+
+    async def _admit(
+        self, records: Mapping[TP, Sequence[Any]], active: set[TP] | None, topics: frozenset[str]
+    ) -> Fetch | None:
+        """The fetched records of intake topics, in flight as one :class:`Fetch`; other
+        topics' messages are delivered through Faust's callback on the way."""
+        generation = self.app.consumer_generation_id
+        read_offset = self._read_offset
+        buffered = self._buffered_partitions
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        monitor = self.app.monitor
+        admitted: dict[TP, list[InputRecord]] = {}
+        for tp, tp_records in records.items():
+            if active is not None and tp not in active and tp not in buffered:
+                continue
+            # A rebalance under way: leave the rest unread; it is fetched again.
+            if not self.flow_active or self.app.consumer_generation_id != generation:
+                break
+            monitor.track_tp_end_offset(tp, self.highwater(tp))
+            # What Faust's stall check reads to tell a working stream from a stuck one.
+            monitor.stream_inbound_time[tp] = time.monotonic()
+            last = read_offset.get(tp)
+            if last is not None and tp_records[0].offset < last:
+                tp_records = [record for record in tp_records if record.offset >= last]
+            if not tp_records:
+                continue
+            first, final = tp_records[0].offset, tp_records[-1].offset
+            # Most fetches are consecutive offsets following the last read: no gap to note.
+            contiguous = final - first == len(tp_records) - 1 and (not last or first - last <= 1)
+            if not contiguous and acks_enabled_for(tp.topic):
+                for record in tp_records:
+                    offset = record.offset
+                    if last and offset - last > 1:
+                        # Offsets with no message (transaction markers, compaction): the
+                        # commit may pass over them.
+                        await self._add_gap(tp, last + 1, offset)
+                    last = offset
+            if tp.topic in topics:
+                admitted[tp] = list(tp_records)
+            else:
+                for record in tp_records:
+                    await self.callback(self._to_message(tp, record))
+            read_offset[tp] = final
+        if not admitted:
+            return None
+        fetch = Fetch(admitted)
+        self._unacked_messages.add(fetch)  # type: ignore[arg-type]
+        return fetch
+
+    def ack_fetch(self, fetch: Fetch, done: Mapping[TP, tuple[int, int]]) -> None:
+        """Ack a fetch: the offsets ``done[tp]`` (first, last; both included) are
+        applied and may be committed, and a rebalance need not wait for it any more.
+
+        The same bookkeeping as Faust's per-message ``ack``, a partition at a time.
+        """
+        with ack_lock:
+            if fetch.acked:
+                return
+            fetch.acked = True
+            self._unacked_messages.discard(fetch)  # type: ignore[arg-type]
+            for tp, (first, last) in done.items():
+                committed = self._committed_offset[tp]
+                if committed is not None:
+                    first = max(first, committed)
+                acked_index = self._acked_index[tp]
+                offsets = set(range(first, last + 1))
+                offsets.difference_update(acked_index)
+                if offsets:
+                    acked_index |= offsets
+                    self._acked[tp].extend(offsets)
+                    self._n_acked += len(offsets)
+            waiting = self._waiting_for_ack
+            if waiting is not None and not waiting.done():
+                waiting.set_result(None)
+
+
+class IntakeTransport(faust_aiokafka.Transport):
+    """The aiokafka transport, making :class:`IntakeConsumer` consumers."""
+
+    Consumer: ClassVar[Any] = IntakeConsumer
+    intake: Intake | None = None
+
+
+class _RocksPartitions:
+    """Faust's RocksDB store, one database per partition."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def get(self, key: bytes, partition: int) -> bytes | None:
+        # Only databases already open: a partition this worker never held has none,
+        # and opening one would create it on disk.
+        db = self.store._dbs.get(partition)
+        if db is None:
+            return None
+        value: bytes | None = db.get(key)
+        return value
+
+    def put_all(self, records: Iterable[tuple[bytes, bytes, int]]) -> None:
+        batches: dict[int, Any] = {}
+        for key, value, partition in records:
+            batch = batches.get(partition)
+            if batch is None:
+                batch = batches[partition] = rocksdict.WriteBatch(raw_mode=True)
+            batch.put(key, value)
+        for partition, batch in batches.items():
+            self.store._db_for_partition(partition).write(batch)
+
+
+class _MemoryPartitions:
+    """Faust's memory store: one dictionary for every partition."""
+
+    def __init__(self, store: Any) -> None:
+        self.data: dict[bytes, bytes] = store.data
+
+    def get(self, key: bytes, partition: int) -> bytes | None:
+        return self.data.get(key)
+
+    def put_all(self, records: Iterable[tuple[bytes, bytes, int]]) -> None:
+        data = self.data
+        for key, value, _ in records:
+            data[key] = value
+
+
+def partition_store(table: Any) -> PartitionStore:
+    """Partition-wise access to the store of a Faust table with raw keys and values."""
+    store = table.data
+    if isinstance(store, faust_rocksdb.Store):
+        return _RocksPartitions(store)
+    return _MemoryPartitions(store)
+
+
+def kafka_producer(app: Any) -> Any:
+    """The started aiokafka producer behind the app's Faust producer (for
+    ``create_batch``/``send_batch``); raises Faust's ``NotReady`` before it starts."""
+    return app.producer._ensure_producer()
+
+
+def web_router(app: Any) -> web.UrlDispatcher:
+    """The router of the aiohttp application that Faust's web server serves."""
+    router: web.UrlDispatcher = app.web.web_app.router
+    return router
