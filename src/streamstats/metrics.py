@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["Metrics"]
+from .streaming.batch import BatchTally
+
+__all__ = ["STAGES", "BatchCounter", "Metrics"]
+
+STAGES: Final = ("chat", "agent")
 
 _DELAY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
@@ -78,3 +82,42 @@ class Metrics:
             ["table"],
             registry=self.registry,
         )
+
+
+class BatchCounter:
+    """Adds what each batch of a stage did to the metrics, and keeps the latest event time.
+
+    The metrics get a batch's counts in one go; the delay histogram is observed once per
+    folded event, against the instant the batch was folded.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.last_event_at: float | None = None
+        """Latest event ``at`` (epoch seconds) this worker applied."""
+        self._applied: dict[str, Any] = {}
+        self._delays = {stage: metrics.processing_delay.labels(stage) for stage in STAGES}
+
+    def count(self, tally: BatchTally, stage: str, now: float) -> None:
+        """Add one batch of ``stage`` (``"chat"`` or ``"agent"``), folded at ``now``."""
+        metrics = self.metrics
+        if tally.replayed:
+            metrics.events_replayed.labels(stage).inc(tally.replayed)
+        if tally.unknown:
+            metrics.events_unknown.inc(tally.unknown)
+        if tally.late:
+            metrics.late_status_events.inc(tally.late)
+        if tally.changes_received:
+            metrics.changes_received.inc(tally.changes_received)
+        for applied, times in tally.applied.items():
+            counter = self._applied.get(applied)
+            if counter is None:
+                counter = self._applied[applied] = metrics.events_applied.labels(applied)
+            counter.inc(times)
+        if tally.event_ats:
+            observe = self._delays[stage].observe
+            for at in tally.event_ats:
+                observe(max(0.0, now - at / 1_000_000))
+            latest = max(tally.event_ats) / 1_000_000
+            if self.last_event_at is None or latest > self.last_event_at:
+                self.last_event_at = latest

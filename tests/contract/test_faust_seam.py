@@ -96,7 +96,7 @@ def run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 @contextmanager
 def faust_app(store: str = "memory://", broker: str = NOWHERE, **options: Any) -> Iterator[Any]:
-    """A Faust app whose consumer is the seam's (as ``build_topology`` makes it)."""
+    """A Faust app whose consumer is the seam's (as ``build_worker`` makes it)."""
     with tempfile.TemporaryDirectory() as datadir:
         app = faust.App(
             f"seam-{uuid.uuid4().hex[:8]}",

@@ -14,11 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer
 
-__all__ = ["PanelFeed", "PanelUpdate"]
+from ..core.view import view
+from ..streaming.records import AgentRecord
+from .output import OutputBatches
+from .tables import Placement
+
+__all__ = ["PanelFeed", "PanelPublisher", "PanelUpdate"]
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +107,34 @@ class PanelFeed:
                         self.offer(record.key.decode(), update)
         finally:
             await consumer.stop()
+
+
+@dataclass(slots=True)
+class PanelPublisher:
+    """Publishes the panel of each agent the fold wrote, at most once a tick."""
+
+    placement: Placement
+    producer: Callable[[], Any]
+    """The aiokafka producer to send with (looked up when a tick sends)."""
+    topic: str
+    dirty: dict[bytes, tuple[AgentRecord, int]] = field(default_factory=dict)
+    """Agents written since their panel was last published: the record written last
+    and its partition."""
+
+    def written(self, key: bytes, record: AgentRecord, partition: int) -> None:
+        """Note an agent the fold wrote: its panel is due."""
+        self.dirty[key] = (record, partition)
+
+    async def publish(self) -> None:
+        """Publish the panel of every agent written since the last tick, once each."""
+        if not self.dirty:
+            return
+        written, self.dirty = self.dirty, {}
+        now = time.time_ns() // 1000
+        # An agent whose partition moved away since is the new owner's to publish.
+        mine = self.placement.active_partitions()
+        outputs = OutputBatches()
+        for key, (record, partition) in written.items():
+            if partition in mine:
+                outputs.add(self.topic, partition, key, orjson.dumps(view(record.agent, now)))
+        await outputs.send(self.producer())

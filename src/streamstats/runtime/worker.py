@@ -1,19 +1,143 @@
-"""Run the streaming worker: topology, HTTP view and logging, in one process."""
+"""The worker: its parts wired together (the composition root), and how it runs.
+
+:func:`build_worker` declares the Faust app (``tables.py``), makes the fold loop
+(``folding.py``), the panel publisher and feed (``panels.py``) and the status index
+(``status_index.py``), and registers them with Faust: the intake or, with batch size 1,
+two plain agents; a timer for the panels; a task following the panels topic.
+:class:`Worker` is what the HTTP view (``streamstats.web``) reads.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 import faust
 from faust.exceptions import ConsistencyError
 
 from ..collector import tune_garbage_collector
+from ..metrics import Metrics
 from ..settings import Settings
-from ..web.app import install_web
-from .topology import build_topology
+from ..streaming.batch import agent_stage, chat_stage
+from .folding import FetchFolder, StageTable
+from .intake import Intake
+from .panels import PanelFeed, PanelPublisher
+from .seam import kafka_producer, partition_store
+from .status_index import StatusIndex
+from .stores import PartitionStore
+from .tables import FaustParts, Placement, define
 
-__all__ = ["run_worker"]
+__all__ = ["Worker", "build_worker", "run_worker", "tables_ahead_advice"]
+
+
+@dataclass(slots=True)
+class Worker:
+    """A worker's parts: the Faust app, the fold loop, the panels and the status index."""
+
+    settings: Settings
+    metrics: Metrics
+    parts: FaustParts
+    placement: Placement
+    folder: FetchFolder
+    panels: PanelPublisher
+    feed: PanelFeed
+    """Panels read back from the panels topic, for the SSE streams."""
+    statuses: StatusIndex
+
+    @property
+    def app(self) -> faust.App:
+        """The Faust app."""
+        return self.parts.app
+
+    @property
+    def agents(self) -> Any:
+        """The agents table."""
+        return self.parts.agents
+
+    @property
+    def status_topic(self) -> Any:
+        """The status topic, which ``POST /agents/{id}/status`` publishes to."""
+        return self.parts.status_topic
+
+    @property
+    def agent_store(self) -> PartitionStore:
+        """The agents table's records by key and partition."""
+        return self.placement.agent_store
+
+    @property
+    def last_event_at(self) -> float | None:
+        """Latest event ``at`` (epoch seconds) this worker applied."""
+        return self.folder.counter.last_event_at
+
+    def ready(self) -> bool:
+        """Whether the worker can answer (tables recovered, no rebalance, not stopping)."""
+        return self.placement.ready()
+
+    def active_partitions(self) -> set[int]:
+        """The agents table's partitions this worker holds as active."""
+        return self.placement.active_partitions()
+
+    def agent_partition(self, key: bytes) -> int:
+        """The partition of an agent's records."""
+        return self.placement.agent_partition(key)
+
+    def stored_agent(self, key: bytes) -> bytes | None:
+        """The agent record stored here, if this worker holds its partition."""
+        return self.placement.stored_agent(key)
+
+    async def status_index(self) -> dict[bytes, tuple[int, str]]:
+        """Partition and current status of every agent in the table."""
+        return await self.statuses.current()
+
+    async def count_statuses(self, partitions: set[int]) -> Counter[str]:
+        """Agents of ``partitions`` by current status."""
+        return await self.statuses.count(partitions)
+
+    async def follow_panels(self) -> None:
+        """Read the panels topic into the feed, for as long as the worker runs."""
+        await self.feed.follow(self.settings.bootstrap_servers, self.settings.panels_topic)
+
+
+def build_worker(settings: Settings) -> Worker:
+    """Make every part of a worker for ``settings`` and register them with Faust."""
+    parts = define(settings)
+    app, partitions = parts.app, settings.partitions
+    placement = Placement(app, parts.agents, partitions)
+    statuses = StatusIndex(app, parts.agents, placement)
+    panels = PanelPublisher(placement, lambda: kafka_producer(app), settings.panels_topic)
+    chats = StageTable(chat_stage(partitions), parts.chats, partition_store(parts.chats))
+    agents = StageTable(
+        agent_stage(partitions, settings.changes_topic, settings.fold_config),
+        parts.agents,
+        placement.agent_store,
+        (statuses.written, panels.written),
+    )
+    metrics = Metrics()
+    folder = FetchFolder(app, settings, metrics, placement, chats, agents)
+    worker = Worker(settings, metrics, parts, placement, folder, panels, PanelFeed(), statuses)
+    _register(worker)
+    return worker
+
+
+def _register(worker: Worker) -> None:
+    """Hand the worker's loops to Faust."""
+    app, settings, parts, folder = worker.app, worker.settings, worker.parts, worker.folder
+    app.on_partitions_assigned.connect(folder.keep_watching)  # type: ignore[arg-type]
+    if settings.batch_size > 1:
+        topics = (settings.status_topic, settings.chat_topic, settings.changes_topic)
+        parts.transport.intake = Intake(frozenset(topics), folder.fold_fetch)
+        for topic in (parts.chat_topic, parts.agent_inputs):
+            app.topics.add(topic)
+    else:
+        app.agent(parts.chat_topic, name="fold_chats", concurrency=1)(folder.fold_chat_stream)
+        app.agent(parts.agent_inputs, name="fold_agents", concurrency=1)(folder.fold_agent_stream)
+    app.timer(interval=settings.panel_interval_ms / 1000, name="publish_panels")(
+        worker.panels.publish
+    )
+    app.task(worker.follow_panels)
 
 
 def run_worker(settings: Settings) -> int:
@@ -27,14 +151,16 @@ def run_worker(settings: Settings) -> int:
                 max(logging.INFO, level if isinstance(level, int) else 0)
             )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    topology = build_topology(settings)
-    install_web(topology)
-    worker = faust.Worker(topology.app, loglevel=settings.log_level.upper(), redirect_stdouts=False)
+    from ..web.app import install_web  # the web reads the worker: imported after it
+
+    worker = build_worker(settings)
+    install_web(worker)
+    runner = faust.Worker(worker.app, loglevel=settings.log_level.upper(), redirect_stdouts=False)
     tune_garbage_collector()
     try:
-        worker.execute_from_commandline()
+        runner.execute_from_commandline()
     except SystemExit as stop:
-        if isinstance(worker.crash_reason, ConsistencyError):
+        if isinstance(runner.crash_reason, ConsistencyError):
             print(tables_ahead_advice(settings), file=sys.stderr)
             return 2
         return stop.code if isinstance(stop.code, int) else 0

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Final, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple, cast
 
 import orjson
 from aiohttp import ClientError, web
@@ -28,9 +28,11 @@ from ..core.instant import MICROS_PER_SECOND, format_instant, parse_instant
 from ..core.view import Panel, view
 from ..runtime.panels import PanelUpdate
 from ..runtime.seam import web_router
-from ..runtime.topology import Topology
 from ..streaming.records import decode_agent_record
 from .auth import COOKIE, Authenticator, AuthError, Identity
+
+if TYPE_CHECKING:
+    from ..runtime.worker import Worker as Topology
 
 __all__ = ["install_web"]
 
