@@ -28,9 +28,9 @@ from ..core.instant import MICROS_PER_SECOND, format_instant, parse_instant
 from ..core.view import Panel, view
 from ..runtime.panels import PanelUpdate
 from ..runtime.seam import web_router
-from ..runtime.topology import Topology
 from ..streaming.records import decode_agent_record
 from .auth import COOKIE, Authenticator, AuthError, Identity
+from .worker import WorkerView
 
 __all__ = ["install_web"]
 
@@ -93,7 +93,7 @@ def _now_micros() -> int:
 
 
 class _Api:
-    def __init__(self, topology: Topology) -> None:
+    def __init__(self, topology: WorkerView) -> None:
         self.topology = topology
         self.app = topology.app
         self.table = topology.agents
@@ -424,7 +424,7 @@ async def _guarded(answer: Awaitable[web.StreamResponse]) -> web.StreamResponse:
         return _error(error.status, error.message)
 
 
-def install_web(topology: Topology) -> None:
+def install_web(topology: WorkerView) -> None:
     """Register the HTTP routes of spec §8 on the topology's Faust web server."""
     api = _Api(topology)
     app = topology.app
