@@ -11,10 +11,9 @@ from typing import Final, cast
 
 from aiohttp import web
 
-from ..runtime.panels import PanelUpdate
 from .access import Access, guarded
 from .agents import AgentReads
-from .worker import WorkerView
+from .worker import PanelUpdate, WorkerView
 
 __all__ = ["HEARTBEAT_SECONDS", "PanelStream"]
 

@@ -1,7 +1,9 @@
 """What the HTTP view sees of the worker: :class:`WorkerView`, and nothing else of it.
 
 The web modules are typed against this protocol, not against the runtime's class that
-implements it, so the runtime can be renamed or split without touching them.
+implements it, and take the runtime's types from here (only ``app.py`` imports from the
+runtime too, its ``web_router``), so the runtime can be renamed or split by editing this
+module alone.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from typing import Protocol
 from faust.types import AppT
 
 from ..metrics import Metrics
-from ..runtime.panels import PanelFeed
+from ..runtime.panels import PanelFeed, PanelUpdate
 from ..runtime.stores import PartitionStore
 from ..settings import Settings
 
-__all__ = ["NamedTable", "StatusTopic", "WorkerView"]
+__all__ = ["NamedTable", "PanelUpdate", "StatusTopic", "WorkerView"]
 
 
 class NamedTable(Protocol):
@@ -46,10 +48,14 @@ class WorkerView(Protocol):
         ...
 
     @property
-    def settings(self) -> Settings: ...
+    def settings(self) -> Settings:
+        """The worker's settings."""
+        ...
 
     @property
-    def metrics(self) -> Metrics: ...
+    def metrics(self) -> Metrics:
+        """The worker's Prometheus metrics."""
+        ...
 
     @property
     def agents(self) -> NamedTable:
@@ -57,7 +63,9 @@ class WorkerView(Protocol):
         ...
 
     @property
-    def status_topic(self) -> StatusTopic: ...
+    def status_topic(self) -> StatusTopic:
+        """The topic of status changes."""
+        ...
 
     @property
     def agent_store(self) -> PartitionStore:
