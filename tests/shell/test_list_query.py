@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamstats.web.app import ListQuery
+from streamstats.web.agents import ListQuery
 
 
 def test_no_parameters_ask_for_every_agent() -> None:

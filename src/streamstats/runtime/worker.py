@@ -22,6 +22,7 @@ from ..collector import tune_garbage_collector
 from ..metrics import Metrics
 from ..settings import Settings
 from ..streaming.batch import agent_stage, chat_stage
+from ..web.app import install_web
 from .folding import FetchFolder, StageTable
 from .intake import Intake
 from .panels import PanelFeed, PanelPublisher
@@ -151,8 +152,6 @@ def run_worker(settings: Settings) -> int:
                 max(logging.INFO, level if isinstance(level, int) else 0)
             )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from ..web.app import install_web  # the web reads the worker: imported after it
-
     worker = build_worker(settings)
     install_web(worker)
     runner = faust.Worker(worker.app, loglevel=settings.log_level.upper(), redirect_stdouts=False)
