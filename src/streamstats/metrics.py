@@ -110,6 +110,10 @@ class Metrics:
             "Status events older than the agent's current status, not applied (spec §2).",
             registry=self.registry,
         )
+        self._add_state_metrics()
+
+    def _add_state_metrics(self) -> None:
+        """The delay histogram and the gauges of what the worker holds."""
         self.processing_delay = DelayHistogram(
             "streamstats_processing_delay_seconds",
             "Time from an event's `at` to the moment it was applied.",
