@@ -100,6 +100,12 @@ class Metrics:
             "Per-agent changes the agent stage read (applied or skipped as already applied).",
             registry=self.registry,
         )
+        self.status_forwarded = Counter(
+            "streamstats_status_events_forwarded",
+            "Status-topic messages published outside their agent's partition (a partitioner "
+            "other than murmur2), sent on to it through the agent-changes topic.",
+            registry=self.registry,
+        )
         self.messages_read_back = Counter(
             "streamstats_messages_read_back",
             "Input messages the consumer skipped (around a rebalance), read back from Kafka.",

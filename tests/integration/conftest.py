@@ -17,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import zlib
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from aiokafka.structs import ConsumerRecord
 from benchmarks.launcher import Worker, free_port, settings_from_env
 from playwright.sync_api import Browser, sync_playwright
 
-from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines
+from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines, route_event
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 
 T = TypeVar("T")
@@ -59,6 +60,24 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+Partitioner = Callable[[bytes, list[int], list[int]], int]
+"""aiokafka's partitioner signature: (key, all partitions, available partitions)."""
+
+
+def crc32_partitioner(key: bytes, all_partitions: list[int], available: list[int]) -> int:
+    """librdkafka's default (``consistent_random``): CRC32 of the key (kcat, confluent-kafka,
+    the Go, .NET and C clients)."""
+    return all_partitions[zlib.crc32(key) % len(all_partitions)]
+
+
+def fnv1a_partitioner(key: bytes, all_partitions: list[int], available: list[int]) -> int:
+    """sarama's default: 32-bit FNV-1a of the key, modulo the partition count."""
+    hashed = 0x811C9DC5
+    for byte in key:
+        hashed = ((hashed ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return all_partitions[hashed % len(all_partitions)]
 
 
 @pytest.fixture(scope="session")
@@ -174,8 +193,29 @@ class Deployment:
         self.workers.append(worker)
         return worker
 
-    def publish(self, lines: list[bytes], speed: float | None = None) -> None:
-        in_own_loop(lambda: publish_lines(self.settings, lines, speed))
+    def publish(
+        self, lines: list[bytes], speed: float | None = None, partitioner: Partitioner | None = None
+    ) -> None:
+        """Publish events keyed as spec §1 says, by ``streamstats produce``'s code (murmur2
+        partitions) or, with ``partitioner``, by an aiokafka producer that uses it."""
+        if partitioner is None:
+            in_own_loop(lambda: publish_lines(self.settings, lines, speed))
+            return
+        routed = [(*route_event(line, self.settings), line) for line in lines if line.strip()]
+
+        async def send_all() -> None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.settings.bootstrap_servers, partitioner=partitioner
+            )
+            await producer.start()
+            try:
+                for topic, key, value in routed:
+                    await producer.send(topic, value, key=key)
+                await producer.flush()
+            finally:
+                await producer.stop()
+
+        in_own_loop(send_all)
 
     def publish_raw(self, messages: list[tuple[str, bytes | None, bytes, int | None]]) -> None:
         """Send (topic, key, value, partition) messages exactly as given."""

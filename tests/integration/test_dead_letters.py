@@ -5,8 +5,6 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from streamstats.streaming.batch import partition_for
-
 from .conftest import Deployment, fetch_text, http
 from .test_stream import READ_AT, simulated, wait_until_replayed
 
@@ -27,7 +25,6 @@ def chat_event(**changes: object) -> bytes:
 def test_every_kind_of_bad_input_lands_in_the_dead_letter_topic(deployment: Deployment) -> None:
     settings = deployment.settings
     chat, status = settings.chat_topic, settings.status_topic
-    wrong = (partition_for(b"c-bad", settings.partitions) + 1) % settings.partitions
     bad: list[tuple[str, bytes | None, bytes, int | None, str]] = [
         (chat, b"c-bad", b"{not json", None, "not_json"),
         (chat, b"c-bad", chat_event(pad="x" * 70_000), None, "too_large"),
@@ -37,7 +34,6 @@ def test_every_kind_of_bad_input_lands_in_the_dead_letter_topic(deployment: Depl
         (chat, b"c-other", chat_event(), None, "key_mismatch"),
         (chat, None, chat_event(), None, "key_mismatch"),
         (status, b"c-bad", chat_event(), None, "wrong_topic"),
-        (chat, b"c-bad", chat_event(), wrong, "wrong_partition"),
     ]
     unknown = orjson.dumps({"event_id": "u1", "type": "chat.rated", "at": "2026-11-25T08:00:00Z"})
     lines = simulated(seed=21, agents=6, hours=12)

@@ -28,6 +28,7 @@ from streamstats.streaming.records import (
     encode_agent_record,
     encode_changes,
     encode_chat_record,
+    encode_forwarded,
 )
 
 from ..factories import EventFactory, at
@@ -57,7 +58,7 @@ def chat_message(
 
 def fold_chats(message: Message, record: ChatRecord | None = None) -> BatchResult[ChatRecord]:
     key = message.key or b""
-    return fold_chat_batch({key: record}, [[message]], PARTITIONS)
+    return fold_chat_batch({key: record}, [[message]])
 
 
 def fold_status(message: Message, record: AgentRecord | None = None) -> BatchResult[AgentRecord]:
@@ -116,7 +117,7 @@ def test_a_batch_decodes_each_record_once_and_folds_its_events_in_order(ev: Even
         chat_message(b"c1", wire(ev.held("c1", "a", at("08:01"))), 2),
         chat_message(b"c1", wire(ev.closed("c1", "a", at("08:02"))), 3),
     ]
-    result = fold_chat_batch({}, [run], PARTITIONS)
+    result = fold_chat_batch({}, [run])
     record, _ = result.written[b"c1"]
     assert (record.applied, record.chat.open, record.chat.credit_agent) == (3, False, "a")
     assert [offset for _, offset, _ in result.sends] == [1, 2, 3]
@@ -152,28 +153,49 @@ def test_a_status_event_at_or_below_the_applied_offset_is_a_replay(ev: EventFact
     assert again.written[b"a"][0] == kept
 
 
-@pytest.mark.parametrize(
-    ("key", "partition_shift", "reason"),
-    [
-        (b"c2", 0, "key_mismatch"),
-        (None, 0, "key_mismatch"),
-        (b"c1", 1, "wrong_partition"),
-    ],
-)
-def test_keys_and_partitions_must_match_the_payload(
-    ev: EventFactory, key: bytes | None, partition_shift: int, reason: str
+@pytest.mark.parametrize("key", [b"c2", None])
+def test_a_key_that_is_missing_or_contradicts_the_payload_is_a_dead_letter(
+    ev: EventFactory, key: bytes | None
 ) -> None:
-    partition = (home("c1") + partition_shift) % PARTITIONS
-    message = chat_message(key, wire(ev.assigned("c1", "a", at("08:00"))), 0, partition)
-    result = fold_chat_batch({}, [[message]], PARTITIONS)
-    assert [(sent, problem.reason) for sent, problem in result.dead_letters] == [(message, reason)]
+    message = chat_message(key, wire(ev.assigned("c1", "a", at("08:00"))), 0)
+    result = fold_chat_batch({}, [[message]])
+    assert [(sent, problem.reason) for sent, problem in result.dead_letters] == [
+        (message, "key_mismatch")
+    ]
     assert result.written == {}
+
+
+def test_a_chat_event_is_folded_in_whatever_partition_it_arrives_in(ev: EventFactory) -> None:
+    partition = (home("c1") + 1) % PARTITIONS
+    message = chat_message(b"c1", wire(ev.assigned("c1", "a", at("08:00"))), 0, partition)
+    result = fold_chat_batch({}, [[message]])
+    assert result.dead_letters == []
+    assert result.written[b"c1"][1] == partition
+    assert [(p, change.agent_id) for p, _, change in result.sends] == [(partition, "a")]
+
+
+def test_a_status_event_outside_its_agents_partition_is_forwarded_and_applied_once_at_home(
+    ev: EventFactory,
+) -> None:
+    elsewhere = (home("a") + 1) % PARTITIONS
+    event = wire(ev.status("a", "online", at("08:00")))
+    published = Message(STATUS, elsewhere, 7, b"a", event)
+    at_source = fold_status(published)
+    assert (at_source.written, at_source.dead_letters) == ({}, [])
+    [(key, partition, forwarded)] = at_source.forwards
+    assert (key, partition, forwarded) == (b"a", home("a"), (elsewhere, 7, event))
+    message = Message(CHANGES, home("a"), 0, b"a", encode_forwarded(forwarded))
+    once = fold_agent_batch({}, [[message]], PARTITIONS, CHANGES, FoldConfig())
+    record = once.written[b"a"][0]
+    assert (record.agent.status, record.applied) == ("online", {f"status/{elsewhere}": 7})
+    again = fold_agent_batch({b"a": record}, [[message]], PARTITIONS, CHANGES, FoldConfig())
+    assert (again.tally.replayed, again.tally.applied) == (1, {})
 
 
 def test_events_on_the_wrong_topic_are_dead_letters(ev: EventFactory) -> None:
     status = chat_message(b"a", wire(ev.status("a", "online", at("08:00"))), 0, home("a"))
     chat = Message(STATUS, home("c1"), 0, b"c1", wire(ev.assigned("c1", "a", at("08:00"))))
-    to_chat = fold_chat_batch({}, [[status]], PARTITIONS)
+    to_chat = fold_chat_batch({}, [[status]])
     to_status = fold_status(chat)
     assert [problem.reason for _, problem in to_chat.dead_letters] == ["wrong_topic"]
     assert [problem.reason for _, problem in to_status.dead_letters] == ["wrong_topic"]
@@ -203,7 +225,7 @@ def test_changes_are_grouped_per_agent_in_the_order_they_were_made(ev: EventFact
     ]
     other = [chat_message(b"c2", wire(ev.assigned("c2", "a", at("08:06"))), 3, home("c2"))]
     runs = [run, other] if home("c1") != home("c2") else [[*run, *other]]
-    sends = fold_chat_batch({}, runs, PARTITIONS).sends
+    sends = fold_chat_batch({}, runs).sends
 
     grouped = changes_by_agent(sends)
 

@@ -1,10 +1,12 @@
 """The batch fold: any split of the input into batches, with duplicates, any interleaving of
-the topics and crashes at batch boundaries, gives the records and panels of batches of one
-(Hypothesis)."""
+the topics, crashes at batch boundaries and any producer's partitioner, gives the records
+and panels of batches of one, and of replay (Hypothesis)."""
 
 from __future__ import annotations
 
 import os
+import zlib
+from collections.abc import Callable
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -27,13 +29,39 @@ READINGS = [parse_instant(moment) for moment in ("2026-11-25T09:00:00Z", "2026-1
 MAX_CRASHES = 3
 
 
-def pipeline_of(events: list[Wire]) -> LocalPipeline:
-    pipeline = LocalPipeline(partitions=3)
+PARTITIONS = 3
+Partitioner = Callable[[bytes], int]
+
+
+def fnv1a(key: bytes) -> int:
+    """32-bit FNV-1a, as sarama's default partitioner hashes keys."""
+    hashed = 0x811C9DC5
+    for byte in key:
+        hashed = ((hashed ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return hashed % PARTITIONS
+
+
+PARTITIONERS: dict[str, Partitioner | None] = {
+    "murmur2 (the Java client)": None,
+    "crc32 (librdkafka's consistent_random)": lambda key: zlib.crc32(key) % PARTITIONS,
+    "fnv1a (sarama)": fnv1a,
+}
+partitioners = st.sampled_from(sorted(PARTITIONERS))
+
+
+def pipeline_of(
+    events: list[Wire], partitioner: str = "murmur2 (the Java client)"
+) -> LocalPipeline:
+    """The events published keyed by agent and chat, with the producer's ``partitioner``."""
+    pipeline = LocalPipeline(partitions=PARTITIONS)
+    pick = PARTITIONERS[partitioner]
     for event in events:
-        if "chat_id" in event:
-            pipeline.publish(CHATS, event["chat_id"].encode(), orjson.dumps(event))
-        else:
-            pipeline.publish(STATUS, event["agent_id"].encode(), orjson.dumps(event))
+        topic, key = (
+            (CHATS, event["chat_id"].encode())
+            if "chat_id" in event
+            else (STATUS, event["agent_id"].encode())
+        )
+        pipeline.publish(topic, key, orjson.dumps(event), None if pick is None else pick(key))
     return pipeline
 
 
@@ -68,7 +96,7 @@ def test_any_batches_and_crashes_give_the_records_and_panels_of_batches_of_one(
     data: st.DataObject,
 ) -> None:
     events = with_duplicates(data, data.draw(interleaving(data.draw(streams()))))
-    split = pipeline_of(events)
+    split = pipeline_of(events, data.draw(partitioners))
     crashes = 0
     while unread := split.unread():
         take = {where: data.draw(st.integers(0, count)) for where, count in unread.items()}
@@ -92,7 +120,7 @@ def test_any_batches_and_crashes_give_the_records_and_panels_of_batches_of_one(
 @given(data=st.data())
 def test_the_worker_fold_equals_replay(data: st.DataObject) -> None:
     events = with_duplicates(data, data.draw(interleaving(data.draw(streams()))))
-    pipeline = pipeline_of(events)
+    pipeline = pipeline_of(events, data.draw(partitioners))
     pipeline.fetch_all(data.draw(st.integers(1, 8)))
     replayed = replay_lines(lines(events))
     assert read(pipeline) == [panels(replayed, at) for at in READINGS]

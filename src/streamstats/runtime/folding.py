@@ -24,7 +24,12 @@ from ..metrics import BatchCounter, Metrics
 from ..settings import Settings
 from ..streaming.batch import DeadLetter, InputRecord, Stage, Write, changes_by_agent
 from ..streaming.offsets import OffsetWatch
-from ..streaming.records import SourcedChange, encode_changes
+from ..streaming.records import (
+    ForwardedStatus,
+    SourcedChange,
+    encode_changes,
+    encode_forwarded,
+)
 from .intake import Fetch
 from .kafka import read_offsets
 from .output import Delivery, OutputBatches
@@ -160,6 +165,8 @@ class FetchFolder:
         self.counter.count(result.tally, stage.stage.name, time.time() if now is None else now)
         if result.sends:
             self._send_changes(result.sends, outputs)
+        if result.forwards:
+            self._forward(result.forwards, outputs)
         return writes
 
     def _fold_runs(
@@ -186,6 +193,15 @@ class FetchFolder:
             key = agent_id.encode()
             outputs.add(topic, placement.agent_partition(key), key, encode_changes(items))
         self.metrics.changes_sent.inc(len(changes))
+
+    def _forward(
+        self, forwards: list[tuple[bytes, int, ForwardedStatus]], outputs: OutputBatches
+    ) -> None:
+        """Queue status messages for their agents' partitions of the agent-changes topic."""
+        topic = self.settings.changes_topic
+        for key, home, forwarded in forwards:
+            outputs.add(topic, home, key, encode_forwarded(forwarded))
+        self.metrics.status_forwarded.inc(len(forwards))
 
     def _dead_letter(
         self, message: InputRecord, problem: DeadLetter, outputs: OutputBatches

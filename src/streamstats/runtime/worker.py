@@ -109,7 +109,7 @@ def build_worker(settings: Settings) -> Worker:
     placement = Placement(app, parts.agents, partitions)
     statuses = StatusIndex(app, parts.agents, placement)
     panels = PanelPublisher(placement, lambda: kafka_producer(app), settings.panels_topic)
-    chats = StageTable(chat_stage(partitions), parts.chats, partition_store(parts.chats))
+    chats = StageTable(chat_stage(), parts.chats, partition_store(parts.chats))
     agents = StageTable(
         agent_stage(partitions, settings.changes_topic, settings.fold_config),
         parts.agents,

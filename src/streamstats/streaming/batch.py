@@ -34,9 +34,10 @@ from .records import (
     OUTBOX_EVENTS,
     AgentRecord,
     ChatRecord,
+    ForwardedStatus,
     SourcedChange,
+    decode_agent_input,
     decode_agent_record,
-    decode_changes,
     decode_chat_record,
     encode_agent_record,
     encode_chat_record,
@@ -58,10 +59,6 @@ __all__ = [
     "partition_for",
 ]
 
-PARTITIONER_ADVICE: Final = (
-    "produce with the murmur2 partitioner (the Java client default; "
-    "kcat: -X topic.partitioner=murmur2_random)"
-)
 MURMUR2_SEED: Final = 0x9747B28C
 """The seed of the Java client's murmur2 (``Utils.murmur2``)."""
 
@@ -120,11 +117,15 @@ class BatchResult(Generic[R]):
     sends: list[SourcedChange] = field(default_factory=list)
     """Agent changes for the agent-changes topic, with the chat event that caused them."""
     dead_letters: list[tuple[InputRecord, DeadLetter]] = field(default_factory=list)
+    forwards: list[tuple[bytes, int, ForwardedStatus]] = field(default_factory=list)
+    """Status messages for the agent-changes topic: ``(agent key, the agent's partition,
+    the message)``, for messages a producer put in another partition."""
     tally: BatchTally = field(default_factory=BatchTally)
 
 
 def partition_for(key: bytes, partitions: int) -> int:
-    """The partition the Java client's default partitioner picks for ``key``."""
+    """The partition the Java client's default partitioner picks for ``key``: where the
+    worker keeps an agent's record and sends its agent-changes messages."""
     hashed: int = murmurhash2(key, MURMUR2_SEED)
     return (hashed & 0x7FFFFFFF) % partitions
 
@@ -133,7 +134,7 @@ _AGENT_EVENTS: Final = frozenset({AgentStatusChanged, AgentProfileChanged})
 
 
 def _admit(
-    message: InputRecord, partitions: int, on_chat_topic: bool, result: BatchResult[Any]
+    message: InputRecord, on_chat_topic: bool, result: BatchResult[Any]
 ) -> AgentEvent | ChatEvent | None:
     """The decoded event; None for an unknown type (counted) or a dead letter (noted)."""
     event = decode_event(message.value or b"")
@@ -144,7 +145,7 @@ def _admit(
         result.tally.unknown += 1
         return None
     assert not isinstance(event, (InvalidEvent, UnknownEvent))
-    problem = _misplaced(event, message, partitions, on_chat_topic)
+    problem = _misplaced(event, message, on_chat_topic)
     if problem is not None:
         result.dead_letters.append((message, problem))
         return None
@@ -152,9 +153,11 @@ def _admit(
 
 
 def _misplaced(
-    event: AgentEvent | ChatEvent, message: InputRecord, partitions: int, on_chat_topic: bool
+    event: AgentEvent | ChatEvent, message: InputRecord, on_chat_topic: bool
 ) -> DeadLetter | None:
-    """Why an event does not belong where it was found: topic, key or partition."""
+    """Why an event does not belong where it was found: the topic, or a key that is missing
+    or contradicts the payload. Any partition will do (spec §1): the producer's
+    partitioner need only send every message of one key to one partition."""
     is_agent_event = type(event) in _AGENT_EVENTS
     if is_agent_event == on_chat_topic:
         home = "status" if is_agent_event else "chat"
@@ -169,32 +172,25 @@ def _misplaced(
         return DeadLetter(
             "key_mismatch", f"message key {shown!r} does not match {field_name} {entity!r}"
         )
-    expected = partition_for(key, partitions)
-    if expected != message.partition:
-        return DeadLetter(
-            "wrong_partition",
-            f"key {key.decode(errors='replace')!r} belongs in partition {expected}, "
-            f"not {message.partition}: {PARTITIONER_ADVICE}",
-        )
     return None
 
 
 def fold_chat_batch(
     records: Mapping[bytes, ChatRecord | None],
     runs: Sequence[Sequence[InputRecord]],
-    partitions: int,
 ) -> BatchResult[ChatRecord]:
     """Fold runs of chat-topic messages (each run one partition's, in offset order).
 
     ``records`` holds the stored record of every key the batch names (None or absent:
-    none stored); the fold changes them in place.
+    none stored); the fold changes them in place. A chat's record lives in the partition
+    its messages arrive in.
     """
     result: BatchResult[ChatRecord] = BatchResult()
     written, sends = result.written, result.sends
     applied, event_ats = result.tally.applied, result.tally.event_ats
     for run in runs:
         for message in run:
-            event = cast(ChatEvent | None, _admit(message, partitions, True, result))
+            event = cast(ChatEvent | None, _admit(message, True, result))
             if event is None:
                 continue
             key, partition, offset = cast(bytes, message.key), message.partition, message.offset
@@ -272,26 +268,45 @@ def _fold_statuses(
     config: FoldConfig,
     result: BatchResult[AgentRecord],
 ) -> None:
-    written, tally = result.written, result.tally
+    """Status-topic messages: folded here when they are in their agent's partition, else
+    forwarded to it (in order) through the agent-changes topic."""
     source = ""
     for message in run:
-        event = cast(AgentEvent | None, _admit(message, partitions, False, result))
+        event = cast(AgentEvent | None, _admit(message, False, result))
         if event is None:
             continue
-        record = _agent_record(records, written, cast(bytes, message.key), message.partition)
-        source = source or f"status/{message.partition}"
-        applied = record.applied
-        if message.offset <= applied.get(source, -1):
-            tally.replayed += 1
+        key, partition = cast(bytes, message.key), message.partition
+        home = partition_for(key, partitions)
+        if home != partition:
+            forwarded = ForwardedStatus(partition, message.offset, message.value or b"")
+            result.forwards.append((key, home, forwarded))
             continue
-        agent = record.agent
-        late = agent.late_status_events
-        apply_agent_event(agent, event, config)
-        applied[source] = message.offset
-        if agent.late_status_events > late:
-            tally.late += 1
-        tally.applied[event.type] = tally.applied.get(event.type, 0) + 1
-        tally.event_ats.append(event.at_micros)
+        source = source or f"status/{partition}"
+        record = _agent_record(records, result.written, key, partition)
+        _apply_status(record, event, source, message.offset, config, result.tally)
+
+
+def _apply_status(
+    record: AgentRecord,
+    event: AgentEvent,
+    source: str,
+    offset: int,
+    config: FoldConfig,
+    tally: BatchTally,
+) -> None:
+    """Fold a status or profile event from ``source`` at ``offset``, unless applied."""
+    applied = record.applied
+    if offset <= applied.get(source, -1):
+        tally.replayed += 1
+        return
+    agent = record.agent
+    late = agent.late_status_events
+    apply_agent_event(agent, event, config)
+    applied[source] = offset
+    if agent.late_status_events > late:
+        tally.late += 1
+    tally.applied[event.type] = tally.applied.get(event.type, 0) + 1
+    tally.event_ats.append(event.at_micros)
 
 
 def _fold_changes(
@@ -300,29 +315,51 @@ def _fold_changes(
     config: FoldConfig,
     result: BatchResult[AgentRecord],
 ) -> None:
-    """Changes whose chat offset was already applied (resent after a crash) are skipped."""
+    """Agent-changes messages: the changes chat events made, and forwarded status
+    messages. Anything already applied (resent after a crash) is skipped."""
     written, tally = result.written, result.tally
     for message in run:
         assert message.key is not None
         record = _agent_record(records, written, message.key, message.partition)
-        agent, applied = record.agent, record.applied
-        changes = decode_changes(message.value or b"")
-        tally.changes_received += len(changes)
-        latest: int | None = None
-        replayed = False
-        for chat_partition, chat_offset, change in changes:
-            source = _chat_source(chat_partition)
-            if chat_offset <= applied.get(source, -1):
-                replayed = True
-                continue
-            apply_change(agent, change, config)
-            applied[source] = chat_offset
-            if latest is None or change.at > latest:
-                latest = change.at
-        if latest is not None:
-            tally.event_ats.append(latest)
-        if replayed:
-            tally.replayed += 1
+        received = decode_agent_input(message.value or b"")
+        if isinstance(received, ForwardedStatus):
+            _apply_forwarded(record, received, config, tally)
+        else:
+            _apply_changes(record, received, config, tally)
+
+
+def _apply_forwarded(
+    record: AgentRecord, forwarded: ForwardedStatus, config: FoldConfig, tally: BatchTally
+) -> None:
+    event = decode_event(forwarded.value)
+    # It was checked where it was published; a version that does not know its type skips it.
+    if type(event) in _AGENT_EVENTS:
+        source = f"status/{forwarded.partition}"
+        _apply_status(record, cast(AgentEvent, event), source, forwarded.offset, config, tally)
+    else:
+        tally.unknown += 1
+
+
+def _apply_changes(
+    record: AgentRecord, changes: list[SourcedChange], config: FoldConfig, tally: BatchTally
+) -> None:
+    agent, applied = record.agent, record.applied
+    tally.changes_received += len(changes)
+    latest: int | None = None
+    replayed = False
+    for chat_partition, chat_offset, change in changes:
+        source = _chat_source(chat_partition)
+        if chat_offset <= applied.get(source, -1):
+            replayed = True
+            continue
+        apply_change(agent, change, config)
+        applied[source] = chat_offset
+        if latest is None or change.at > latest:
+            latest = change.at
+    if latest is not None:
+        tally.event_ats.append(latest)
+    if replayed:
+        tally.replayed += 1
 
 
 def changes_by_agent(changes: list[SourcedChange]) -> dict[str, list[SourcedChange]]:
@@ -366,19 +403,21 @@ class Stage(Generic[R]):
     decode: Callable[[bytes], R]
     encode: Callable[[R], bytes]
     fold: Callable[[dict[bytes, R | None], Sequence[Sequence[InputRecord]]], BatchResult[R]]
+    home: Callable[[bytes, int], int]
+    """The partition of the store that holds a key's record, given a message's partition."""
 
     def run(
         self, store: RecordStore, runs: Sequence[Sequence[InputRecord]]
     ) -> tuple[BatchResult[R], list[Write[R]]]:
         """Fold ``runs`` (each one partition's messages, in offset order) against
         ``store``; the batch's result and the writes it asks for."""
-        decode = self.decode
+        decode, home = self.decode, self.home
         records: dict[bytes, R | None] = {}
         for run in runs:
             for message in run:
                 key = message.key
                 if key is not None and key not in records:
-                    data = store.get(key, message.partition)
+                    data = store.get(key, home(key, message.partition))
                     records[key] = None if data is None else decode(data)
         result = self.fold(records, runs)
         encode = self.encode
@@ -389,19 +428,20 @@ class Stage(Generic[R]):
         return result, writes
 
 
-def chat_stage(partitions: int) -> Stage[ChatRecord]:
-    """The chat stage: the chat topic folded into chat records."""
-    return Stage(
-        "chat",
-        decode_chat_record,
-        encode_chat_record,
-        partial(fold_chat_batch, partitions=partitions),
-    )
+def chat_stage() -> Stage[ChatRecord]:
+    """The chat stage: the chat topic folded into chat records, each kept in the partition
+    its chat's messages arrive in."""
+    return Stage("chat", decode_chat_record, encode_chat_record, fold_chat_batch, _arrival)
+
+
+def _arrival(key: bytes, partition: int) -> int:
+    return partition
 
 
 def agent_stage(partitions: int, changes_topic: str, config: FoldConfig) -> Stage[AgentRecord]:
     """The agent stage: the status topic and the agent-changes topic folded into agent
-    records."""
+    records, each kept in its agent's murmur2 partition (where the agent-changes topic
+    brings its changes and its forwarded status messages)."""
     return Stage(
         "agent",
         decode_agent_record,
@@ -409,4 +449,9 @@ def agent_stage(partitions: int, changes_topic: str, config: FoldConfig) -> Stag
         partial(
             fold_agent_batch, partitions=partitions, changes_topic=changes_topic, config=config
         ),
+        partial(_murmur2_home, partitions=partitions),
     )
+
+
+def _murmur2_home(key: bytes, partition: int, partitions: int) -> int:
+    return partition_for(key, partitions)

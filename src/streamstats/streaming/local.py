@@ -32,6 +32,7 @@ from .records import (
     decode_agent_record,
     decode_chat_record,
     encode_changes,
+    encode_forwarded,
 )
 
 __all__ = ["CHANGES", "CHATS", "STATUS", "LocalPipeline", "Message", "Position"]
@@ -91,7 +92,7 @@ class LocalPipeline:
     _agents: Stage[AgentRecord] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._chats = chat_stage(self.partitions)
+        self._chats = chat_stage()
         self._agents = agent_stage(self.partitions, CHANGES, self.config)
 
     def publish(
@@ -150,6 +151,8 @@ class LocalPipeline:
             self.dead_letters.extend(result_agents.dead_letters)
             for key, value, _, partition in agent_writes:
                 self.agent_store.put(key, value, partition)
+            for key, home, forwarded in result_agents.forwards:
+                self.publish(CHANGES, key, encode_forwarded(forwarded), home)
 
     def fetch_all(self, per_partition: int) -> None:
         """Fetch until every partition, the agent changes included, is read."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -23,8 +23,10 @@ __all__ = [
     "STATE_FORMAT_VERSION",
     "AgentRecord",
     "ChatRecord",
+    "ForwardedStatus",
     "SourcedChange",
     "StateFormatError",
+    "decode_agent_input",
     "decode_agent_record",
     "decode_agent_status",
     "decode_changes",
@@ -32,6 +34,7 @@ __all__ = [
     "encode_agent_record",
     "encode_changes",
     "encode_chat_record",
+    "encode_forwarded",
 ]
 
 STATE_FORMAT_VERSION: Final = 2
@@ -71,6 +74,18 @@ SourcedChange = tuple[int, int, AgentChange]
 """``(chat partition, chat offset, change)``: a change and the chat event that caused it."""
 
 
+class ForwardedStatus(NamedTuple):
+    """A status-topic message found outside its agent's partition (the producer's
+    partitioner is not murmur2), sent on to that partition through the agent-changes
+    topic with its source position."""
+
+    partition: int
+    """The status-topic partition it was published to."""
+    offset: int
+    value: bytes
+    """The message as published."""
+
+
 class StateFormatError(ValueError):
     """Stored state bytes that this version cannot read."""
 
@@ -80,6 +95,7 @@ _AGENT_FIELD_NAMES: Final = tuple(item.name for item in fields(AgentState))
 _AGENT_FIELDS: Final = attrgetter(*_AGENT_FIELD_NAMES)
 _AGENT_STATUS: Final = 2 + _AGENT_FIELD_NAMES.index("status")
 _new_change: Final = tuple.__new__
+_FORWARDED: Final = "status"
 
 
 def _plain_tuple(value: object) -> tuple[object, ...]:
@@ -111,6 +127,23 @@ def encode_agent_record(record: AgentRecord) -> bytes:
 def encode_changes(changes: list[SourcedChange]) -> bytes:
     """Serialize changes for one agent into one message of the agent-changes topic."""
     return _encode((STATE_FORMAT_VERSION, changes))
+
+
+def encode_forwarded(forwarded: ForwardedStatus) -> bytes:
+    """Serialize a forwarded status message for the agent-changes topic."""
+    partition, offset, value = forwarded
+    return _encode((STATE_FORMAT_VERSION, _FORWARDED, partition, offset, value.decode()))
+
+
+def decode_agent_input(data: bytes) -> list[SourcedChange] | ForwardedStatus:
+    """Read a message of the agent-changes topic: changes, or a forwarded status message."""
+    payload = _payload(data)
+    if len(payload) == 5 and payload[1] == _FORWARDED:
+        return ForwardedStatus(payload[2], payload[3], payload[4].encode())
+    return [
+        (partition, offset, _new_change(AgentChange, change))
+        for partition, offset, change in payload[1]
+    ]
 
 
 def decode_chat_record(data: bytes) -> ChatRecord:
