@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -42,7 +43,12 @@ try:
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import bootstrap, fresh_settings  # type: ignore[no-redef]
     from launcher import Worker, free_port  # type: ignore[no-redef]
-from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines
+from streamstats.runtime.kafka import (
+    delete_run_topics,
+    ensure_topics,
+    publish_lines,
+    route_event,
+)
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 from streamstats.tools.simulate import simulate_lines
 
@@ -76,6 +82,7 @@ def throughput(
     batch_size: int,
     profile: Path | None = None,
     workers: int = 1,
+    crc32: bool = False,
 ) -> float | None:
     """Events/s of ``workers`` workers started together on ``lines`` preloaded.
 
@@ -86,7 +93,7 @@ def throughput(
     """
     settings = fresh_settings("bench", servers, partitions, batch_size=batch_size)
     asyncio.run(ensure_topics(settings))
-    asyncio.run(publish_lines(settings, lines))
+    asyncio.run(publish_crc32(settings, lines) if crc32 else publish_lines(settings, lines))
     with tempfile.TemporaryDirectory() as scratch:
         group: list[Worker] = []
         try:
@@ -125,6 +132,29 @@ def throughput(
             for worker in group:
                 worker.stop()
             asyncio.run(delete_run_topics(settings.bootstrap_servers, settings.app_id))
+
+
+async def publish_crc32(settings: Settings, lines: list[bytes]) -> None:
+    """Publish ``lines`` keyed as ``streamstats produce`` does, but partitioned by CRC32 of
+    the key, as librdkafka's clients (kcat, confluent-kafka) do by default."""
+
+    def crc32_partition(key: bytes, all_partitions: list[int], available: list[int]) -> int:
+        return all_partitions[zlib.crc32(key) % len(all_partitions)]
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        partitioner=crc32_partition,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    try:
+        for line in lines:
+            topic, key = route_event(line, settings)
+            await producer.send(topic, line, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
 
 
 PROFILE_SECONDS = 15
@@ -290,6 +320,12 @@ def main() -> None:
         help="also measure N workers sharing the partitions (default: not measured)",
     )
     parser.add_argument(
+        "--crc32",
+        action="store_true",
+        help="also measure one worker with the events published by librdkafka's CRC32 "
+        "partitioner (status events forwarded to their agents' partitions)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help=f"write py-spy samples of the batched worker's first {PROFILE_SECONDS} s "
@@ -319,6 +355,14 @@ def main() -> None:
         print_rate("naive worker (table per event)", naive, f"({len(naive_lines):,} events)")
         if batched is not None and naive is not None:
             print(f"ratio                           {batched / naive:>10.2f}x")
+        if args.crc32:
+            rekeyed = throughput(servers, lines, args.partitions, args.batch_size, crc32=True)
+            compared = (
+                f"({rekeyed / batched:.2f}x murmur2)"
+                if rekeyed is not None and batched is not None
+                else ""
+            )
+            print_rate("worker, CRC32-partitioned input", rekeyed, compared)
         if args.scale_out > 1:
             group = throughput(
                 servers, lines, args.partitions, args.batch_size, workers=args.scale_out

@@ -51,7 +51,7 @@ from streamstats.core.events import (
 from streamstats.core.instant import parse_instant
 from streamstats.core.rules import apply_chat_event
 from streamstats.core.state import ChatState
-from tests.integration.conftest import Deployment
+from tests.integration.conftest import Deployment, crc32_partitioner
 from tests.integration.test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
 
 pytestmark = pytest.mark.proof
@@ -359,7 +359,11 @@ class Publisher(threading.Thread):
                 else:
                     self.finishing.wait()
                 end = len(self.lines) * (index + 1) // SLICES
-                self.deployment.publish(self.lines[self.published : end])
+                # librdkafka's partitioner, not murmur2: status events are forwarded
+                # to their agents' partitions while those move between workers.
+                self.deployment.publish(
+                    self.lines[self.published : end], partitioner=crc32_partitioner
+                )
                 self.published = end
         except BaseException as error:  # re-raised by the test
             self.error = error
