@@ -5,10 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 KAFKA := deploy/local-kafka/kafka.sh
-# Debian tools the integration tests drive: a Kafka client nobody here wrote, promtool,
-# docker-compose to validate the compose file, Chromium for the browser tests and wrk for
-# the HTTP load scenario.
-SYSTEM_TOOLS := kcat promtool docker-compose chromium wrk
+# Debian tools: Java and Maven for the local broker, and the tools the tests drive
+# (deploy/system-deps.sh lists them); installed when missing, or it says how.
+SYSTEM_DEPS := bash deploy/system-deps.sh
 # The proof scenarios (tests/proof) at sizes that take minutes, not hours: `make test` runs
 # them after the other tests; `make proof` runs them at the issue's sizes.
 PROOF_SHORT := PROOF_EVENTS=3000 PROOF_BAD=3000 PROOF_REBALANCE_EVENTS=3000 \
@@ -21,20 +20,17 @@ PROOF_SHORT := PROOF_EVENTS=3000 PROOF_BAD=3000 PROOF_REBALANCE_EVENTS=3000 \
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	@PYTHON=$(PYTHON) $(SYSTEM_DEPS) venv
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
 system-deps:
-	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
-	if [ -n "$$missing" ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends kcat prometheus docker-compose chromium wrk >/dev/null; \
-		pkill -x prometheus || true; \
-	fi
+	@$(SYSTEM_DEPS) test
 
 test: $(STAMP)
+	@$(SYSTEM_DEPS) test
 	$(PY) -m pytest
 	$(PROOF_SHORT) $(PY) -m pytest tests/proof -m proof -s -p no:randomly
 
@@ -75,6 +71,7 @@ kafka-down:
 	@bash $(KAFKA) stop
 
 run: $(STAMP)
+	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(SYSTEM_DEPS) run; fi
 	@eval "export $$(bash $(KAFKA) start)" && \
 		export STREAMSTATS_JWT_SECRET="$$(bash deploy/dev-secret.sh)" && \
 		echo "supervisor token: $$($(VENV)/bin/streamstats token --agent admin --role supervisor)" && \
