@@ -121,7 +121,7 @@ def _produce(args: argparse.Namespace) -> int:
     from .settings import Settings, SettingsError
 
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(serving=False)
         source = _open_input(args.file)
     except (SettingsError, OSError) as error:
         print(f"streamstats produce: {error}", file=sys.stderr)
@@ -139,6 +139,57 @@ def _produce(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from aiokafka.errors import KafkaError
+
+    from .runtime.dead_letters import fold_copies, read_dead_letters, render, select
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env(serving=False)
+        records = asyncio.run(
+            read_dead_letters(
+                settings.bootstrap_servers, settings.dead_letter_topic, settings.partitions
+            )
+        )
+    except SettingsError as error:
+        print(f"streamstats dead-letters: {error}", file=sys.stderr)
+        return 2
+    except KafkaError as error:
+        print(
+            f"streamstats dead-letters: cannot read {settings.dead_letter_topic} at "
+            f"{settings.bootstrap_servers} ({error}); check STREAMSTATS_BOOTSTRAP_SERVERS",
+            file=sys.stderr,
+        )
+        return 2
+    entries = select(fold_copies(records), args.reason, args.since, args.limit)
+    for entry in entries:
+        print(render(entry, as_json=args.json))
+    if not args.json:
+        print(
+            f"{len(entries)} dead letter(s) shown, newest first, {len(records)} record(s) in "
+            f"{settings.dead_letter_topic}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _add_dead_letters(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    listing = commands.add_parser(
+        "dead-letters",
+        help="list the rejected input messages, newest first, one per source position",
+    )
+    listing.add_argument("--reason", help="only this reason, e.g. schema or key_mismatch")
+    listing.add_argument(
+        "--since", type=_instant, metavar="TIMESTAMP", help="only those written since then"
+    )
+    listing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (50)")
+    listing.add_argument("--json", action="store_true", help="one JSON object a line")
+    listing.set_defaults(run=_dead_letters)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -191,6 +242,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     _add_replay(commands)
+    _add_dead_letters(commands)
 
     simulate = commands.add_parser(
         "simulate", help="print realistic, deterministic event traffic as JSON lines"

@@ -151,8 +151,14 @@ class Settings:
         return f"http://{self.web_host}:{self.web_port}"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``environ`` (default: the process environment)."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, serving: bool = True
+    ) -> Settings:
+        """Settings from ``environ`` (default: the process environment).
+
+        ``serving=False`` for commands that only talk to Kafka (``produce``,
+        ``dead-letters``): they need no key for the HTTP view's access control.
+        """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         fold = read_fold_settings(env)
@@ -168,14 +174,14 @@ class Settings:
                 continue
             values[field.name] = _convert(name, raw, field.default)
         settings = cls(**values)  # type: ignore[arg-type]
-        settings.validate()
+        settings.validate(serving=serving)
         return settings
 
-    def validate(self) -> None:
+    def validate(self, *, serving: bool = True) -> None:
         """Raise :class:`SettingsError` naming the first unusable value."""
         if self.auth not in ("on", "off"):
             raise SettingsError(f"STREAMSTATS_AUTH={self.auth!r}: use on or off")
-        if self.auth == "on" and not (self.jwt_secret or self.jwt_public_key_file):
+        if serving and self.auth == "on" and not (self.jwt_secret or self.jwt_public_key_file):
             raise SettingsError(
                 "access control is on but no key is set: set STREAMSTATS_JWT_SECRET (HS256) "
                 "or STREAMSTATS_JWT_PUBLIC_KEY_FILE (RS256), or STREAMSTATS_AUTH=off"

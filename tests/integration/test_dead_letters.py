@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import orjson
 import pytest
+from benchmarks.launcher import worker_env
 
 from .conftest import Deployment, fetch_text, http
 from .test_stream import READ_AT, simulated, wait_until_replayed
@@ -66,6 +70,29 @@ def test_every_kind_of_bad_input_lands_in_the_dead_letter_topic(deployment: Depl
     for reason in {reason for *_, reason in bad}:
         assert f'streamstats_events_invalid_total{{reason="{reason}"}}' in exposition
     assert "streamstats_events_unknown_type_total 1.0" in exposition
+    listed = list_dead_letters(deployment, "--json")
+    assert sorted((entry["reason"], entry["copies"]) for entry in listed) == sorted(
+        (reason, 1) for *_, reason in bad
+    )
+    assert [entry["at"] for entry in listed] == sorted(
+        (entry["at"] for entry in listed), reverse=True
+    )
+    assert {entry["reason"] for entry in list_dead_letters(deployment, "--reason", "schema")} == {
+        "schema"
+    }
+
+
+def list_dead_letters(deployment: Deployment, *options: str) -> list[dict[str, object]]:
+    """``streamstats dead-letters --json`` with the deployment's settings."""
+    done = subprocess.run(
+        [sys.executable, "-m", "streamstats", "dead-letters", "--json", *options],
+        env=worker_env(deployment.settings),
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout, done.stderr
+    return [orjson.loads(line) for line in done.stdout.splitlines()]
 
 
 def test_the_worker_stays_healthy_after_bad_input(deployment: Deployment) -> None:
