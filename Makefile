@@ -74,7 +74,12 @@ run: $(STAMP)
 	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(SYSTEM_DEPS) run; fi
 	@eval "export $$(bash $(KAFKA) start)" && \
 		export STREAMSTATS_JWT_SECRET="$$(bash deploy/dev-secret.sh)" && \
-		echo "supervisor token: $$($(VENV)/bin/streamstats token --agent admin --role supervisor)" && \
+		token="$$($(VENV)/bin/streamstats token --agent supervisor --role supervisor)" && \
+		port="$${STREAMSTATS_WEB_PORT:-6066}" && \
+		printf '\nstreamstats worker on http://127.0.0.1:%s (Kafka at %s)\n' "$$port" "$$KAFKA_BOOTSTRAP_SERVERS" && \
+		printf '  the team view:  http://127.0.0.1:%s/team?token=%s\n' "$$port" "$$token" && \
+		printf '  the API:        curl -H "Authorization: Bearer %s" http://127.0.0.1:%s/agents\n' "$$token" "$$port" && \
+		printf '  metrics:        http://127.0.0.1:%s/metrics\n\n' "$$port" && \
 		$(VENV)/bin/streamstats worker
 
 demo: $(STAMP)

@@ -114,6 +114,8 @@ class Settings:
     offline_gap_hours: float = DEFAULT_OFFLINE_GAP_HOURS
     """Continuous offline time that ends an agent session (spec §2); see :class:`FoldSettings`."""
     log_level: str = "info"
+    log_format: str = "text"
+    """``text`` lines for a terminal, or ``json``: one object a line for log shippers."""
     session_timeout_s: float = 45.0
     """How long the consumer group waits for a worker that stopped answering (a crash,
     a SIGKILL) before its partitions move to the others; Kafka's own default."""
@@ -190,6 +192,8 @@ class Settings:
             raise SettingsError(
                 f"STREAMSTATS_STORE={self.store!r} is not a store; use rocksdb or memory"
             )
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"STREAMSTATS_LOG_FORMAT={self.log_format!r}: use text or json")
         if self.partitions < 1:
             raise SettingsError("STREAMSTATS_PARTITIONS must be at least 1")
         _positive_hours(OFFLINE_GAP_VARIABLE, repr(self.offline_gap_hours))

@@ -168,6 +168,7 @@ class Deployment:
         store: str = "rocksdb",
         jwt_secret: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        log_format: str = "text",
     ) -> Worker:
         """A worker of this deployment in ``tmp_path/name``; access control only with a secret."""
         shared = self.settings
@@ -183,6 +184,7 @@ class Deployment:
             web_port=free_port(),
             web_host="127.0.0.1",
             log_level="info",
+            log_format=log_format,
             auth="off" if jwt_secret is None else "on",
             jwt_secret=jwt_secret or "",
             batch_size=batch_size,

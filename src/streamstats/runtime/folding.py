@@ -77,6 +77,8 @@ class FetchFolder:
     placement: Placement
     chats: StageTable
     agents: StageTable
+    on_fetch: Callable[[int], None] | None = None
+    """Told the number of messages of each fetch (the console's caught-up line)."""
     counter: BatchCounter = field(init=False)
     watch: OffsetWatch = field(default_factory=OffsetWatch)
     _crashing: set[asyncio.Future[Any]] = field(default_factory=set)
@@ -97,6 +99,8 @@ class FetchFolder:
         offset past it is committed and a rebalance waits for it.
         """
         chat_runs, agent_runs, done = await self._runs(fetch)
+        if self.on_fetch is not None:
+            self.on_fetch(sum(map(len, fetch.records.values())))
         now = time.time()
         outputs = OutputBatches()
         chat_writes = self._fold_runs(chat_runs, self.chats, now, outputs) if chat_runs else []

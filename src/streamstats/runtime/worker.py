@@ -9,7 +9,6 @@ two plain agents; a timer for the panels; a task following the panels topic.
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from ..metrics import Metrics
 from ..settings import Settings
 from ..streaming.batch import agent_stage, chat_stage
 from ..web.app import install_web
+from .console import Console, configure_logging
 from .folding import FetchFolder, StageTable
 from .intake import Intake
 from .panels import PanelFeed, PanelPublisher
@@ -117,14 +117,15 @@ def build_worker(settings: Settings) -> Worker:
         (statuses.written, panels.written),
     )
     metrics = Metrics()
-    folder = FetchFolder(app, settings, metrics, placement, chats, agents)
+    console = Console(settings, metrics, placement)
+    folder = FetchFolder(app, settings, metrics, placement, chats, agents, console.fetched)
     worker = Worker(settings, metrics, parts, placement, folder, panels, PanelFeed(), statuses)
-    _register(worker)
+    _register(worker, console)
     return worker
 
 
-def _register(worker: Worker) -> None:
-    """Hand the worker's loops to Faust."""
+def _register(worker: Worker, console: Console) -> None:
+    """Hand the worker's loops and its console lines to Faust."""
     app, settings, parts, folder = worker.app, worker.settings, worker.parts, worker.folder
     app.on_partitions_assigned.connect(folder.keep_watching)  # type: ignore[arg-type]
     if settings.batch_size > 1:
@@ -139,22 +140,27 @@ def _register(worker: Worker) -> None:
         worker.panels.publish
     )
     app.task(worker.follow_panels)
+    app.on_partitions_assigned.connect(console.assigned)  # type: ignore[arg-type]
+    app.on_partitions_revoked.connect(console.revoked)  # type: ignore[arg-type]
+    app.timer(interval=0.25, name="console_ready")(console.watch_readiness)
+    app.timer(interval=60.0, name="console_minute")(console.minute)
 
 
 def run_worker(settings: Settings) -> int:
     """Start the worker and block until it stops (SIGTERM/SIGINT); returns the exit code."""
-    # Debug records of the Kafka client cost ~10% of the worker's time even when no
-    # handler prints them; build them only when debugging.
-    level = logging.getLevelName(settings.log_level.upper())
-    if level != logging.DEBUG:
-        for name in ("aiokafka", "faust", "mode"):
-            logging.getLogger(name).setLevel(
-                max(logging.INFO, level if isinstance(level, int) else 0)
-            )
+    configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     worker = build_worker(settings)
     install_web(worker)
-    runner = faust.Worker(worker.app, loglevel=settings.log_level.upper(), redirect_stdouts=False)
+    runner = faust.Worker(
+        worker.app,
+        loglevel=settings.log_level.upper(),
+        redirect_stdouts=False,
+        override_logging=False,  # configure_logging did it
+        quiet=settings.log_level.lower() != "debug",  # Faust's start-up banner
+    )
+    if runner.quiet:
+        runner.spinner = None  # its terminal codes would end up in the log
     tune_garbage_collector()
     try:
         runner.execute_from_commandline()
