@@ -70,6 +70,14 @@ class EventFactory:
         return self._event("chat.reopened", when, chat_id=chat, agent_id=agent)
 
 
+def fnv1a(key: bytes) -> int:
+    """32-bit FNV-1a of a key, as sarama's default partitioner hashes it."""
+    hashed = 0x811C9DC5
+    for byte in key:
+        hashed = ((hashed ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return hashed
+
+
 def lines(events: list[Wire]) -> list[bytes]:
     return [orjson.dumps(event) for event in events]
 

@@ -35,6 +35,8 @@ from playwright.sync_api import Browser, sync_playwright
 from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines, route_event
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 
+from ..factories import fnv1a
+
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "local-kafka" / "kafka.sh"
@@ -74,10 +76,7 @@ def crc32_partitioner(key: bytes, all_partitions: list[int], available: list[int
 
 def fnv1a_partitioner(key: bytes, all_partitions: list[int], available: list[int]) -> int:
     """sarama's default: 32-bit FNV-1a of the key, modulo the partition count."""
-    hashed = 0x811C9DC5
-    for byte in key:
-        hashed = ((hashed ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return all_partitions[hashed % len(all_partitions)]
+    return all_partitions[fnv1a(key) % len(all_partitions)]
 
 
 @pytest.fixture(scope="session")

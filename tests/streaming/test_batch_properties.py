@@ -17,7 +17,7 @@ from streamstats.core.replay import panels, replay_lines
 from streamstats.core.view import Panel, view
 from streamstats.streaming.local import CHATS, STATUS, LocalPipeline
 
-from ..factories import Wire, lines
+from ..factories import Wire, fnv1a, lines
 from ..strategies import interleaving, streams
 
 FUZZ = settings(
@@ -33,18 +33,10 @@ PARTITIONS = 3
 Partitioner = Callable[[bytes], int]
 
 
-def fnv1a(key: bytes) -> int:
-    """32-bit FNV-1a, as sarama's default partitioner hashes keys."""
-    hashed = 0x811C9DC5
-    for byte in key:
-        hashed = ((hashed ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return hashed % PARTITIONS
-
-
 PARTITIONERS: dict[str, Partitioner | None] = {
     "murmur2 (the Java client)": None,
     "crc32 (librdkafka's consistent_random)": lambda key: zlib.crc32(key) % PARTITIONS,
-    "fnv1a (sarama)": fnv1a,
+    "fnv1a (sarama)": lambda key: fnv1a(key) % PARTITIONS,
 }
 partitioners = st.sampled_from(sorted(PARTITIONERS))
 
