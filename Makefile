@@ -65,6 +65,7 @@ proof: $(STAMP)
 	$(PY) -m pytest tests/proof -m proof -s -p no:randomly
 
 kafka-up:
+	@$(SYSTEM_DEPS) run
 	@bash $(KAFKA) start
 
 kafka-down:
