@@ -18,8 +18,7 @@ def console(batch_size: int = 10) -> Console:
     return Console(Settings(batch_size=batch_size), Metrics(), placement)
 
 
-@pytest.mark.asyncio
-async def test_a_minute_line_counts_what_was_folded_and_rejected_since_the_last(
+def test_a_minute_line_counts_what_was_folded_and_rejected_since_the_last(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     lines = console()
@@ -28,10 +27,10 @@ async def test_a_minute_line_counts_what_was_folded_and_rejected_since_the_last(
     metrics.events_applied.labels("agent.status_changed").inc(30)
     metrics.events_invalid.labels("schema").inc(2)
     with caplog.at_level(logging.INFO, logger="streamstats"):
-        await lines.minute()
+        lines.say_minute()
         metrics.events_applied.labels("chat.closed").inc(60)
         metrics.events_invalid.labels("not_json").inc(1)
-        await lines.minute()
+        lines.say_minute()
     assert [record.getMessage() for record in caplog.records] == [
         "last minute: 120 events folded (2/s); dead letters: schema 2",
         "last minute: 60 events folded (1/s); dead letters: not_json 1",

@@ -107,7 +107,11 @@ class Console:
             log.info("caught up with the input")
 
     async def minute(self) -> None:
-        """Say what the last minute folded and rejected."""
+        """The minute timer: :meth:`say_minute`."""
+        self.say_minute()
+
+    def say_minute(self) -> None:
+        """Say what was folded and rejected since the last time."""
         folded = _total(self.metrics, "streamstats_events_applied")
         dead = Counter(_by_label(self.metrics, "streamstats_events_invalid", "reason"))
         new_dead = dead - self.dead_before
