@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 import uuid
-import zlib
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -38,10 +37,15 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 try:
-    from benchmarks.harness import bootstrap, fresh_settings
+    from benchmarks.harness import bootstrap, crc32_partitioner, fresh_settings, publish_partitioned
     from benchmarks.launcher import Worker, free_port
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import bootstrap, fresh_settings  # type: ignore[no-redef]
+    from harness import (  # type: ignore[no-redef]
+        bootstrap,
+        crc32_partitioner,
+        fresh_settings,
+        publish_partitioned,
+    )
     from launcher import Worker, free_port  # type: ignore[no-redef]
 from streamstats.runtime.kafka import (
     delete_run_topics,
@@ -93,7 +97,11 @@ def throughput(
     """
     settings = fresh_settings("bench", servers, partitions, batch_size=batch_size)
     asyncio.run(ensure_topics(settings))
-    asyncio.run(publish_crc32(settings, lines) if crc32 else publish_lines(settings, lines))
+    asyncio.run(
+        publish_partitioned(settings, lines, crc32_partitioner)
+        if crc32
+        else publish_lines(settings, lines)
+    )
     with tempfile.TemporaryDirectory() as scratch:
         group: list[Worker] = []
         try:
@@ -132,29 +140,6 @@ def throughput(
             for worker in group:
                 worker.stop()
             asyncio.run(delete_run_topics(settings.bootstrap_servers, settings.app_id))
-
-
-async def publish_crc32(settings: Settings, lines: list[bytes]) -> None:
-    """Publish ``lines`` keyed as ``streamstats produce`` does, but partitioned by CRC32 of
-    the key, as librdkafka's clients (kcat, confluent-kafka) do by default."""
-
-    def crc32_partition(key: bytes, all_partitions: list[int], available: list[int]) -> int:
-        return all_partitions[zlib.crc32(key) % len(all_partitions)]
-
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        partitioner=crc32_partition,
-        linger_ms=5,
-        max_batch_size=256 * 1024,
-    )
-    await producer.start()
-    try:
-        for line in lines:
-            topic, key = route_event(line, settings)
-            await producer.send(topic, line, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 PROFILE_SECONDS = 15
@@ -235,7 +220,6 @@ async def steady(
     settings: Settings, lines: list[bytes], rate: float, stop: threading.Event
 ) -> None:
     """Publish ``lines`` at ``rate`` events/s (in 10 ms ticks) until told to stop."""
-    from streamstats.runtime.kafka import route_event
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=2)
     await producer.start()

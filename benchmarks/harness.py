@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from aiokafka import AIOKafkaProducer
 
 try:
     from benchmarks.launcher import free_port
@@ -73,3 +76,35 @@ def fresh_settings(prefix: str, servers: str, partitions: int, **overrides: Any)
         log_level="warning",
         **overrides,
     )
+
+
+Partitioner = Callable[[bytes, list[int], list[int]], int]
+"""aiokafka's partitioner signature: (key, all partitions, available partitions)."""
+
+
+def crc32_partitioner(key: bytes, all_partitions: list[int], available: list[int]) -> int:
+    """librdkafka's default (``consistent_random``): CRC32 of the key (kcat, confluent-kafka,
+    the Go, .NET and C clients)."""
+    return all_partitions[zlib.crc32(key) % len(all_partitions)]
+
+
+async def publish_partitioned(
+    settings: Settings, lines: Iterable[bytes], partitioner: Partitioner
+) -> None:
+    """Publish events keyed as ``streamstats produce`` does (spec §1), but with
+    ``partitioner`` choosing the partitions, as a producer in another language would."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        partitioner=partitioner,
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    try:
+        for line in lines:
+            if line.strip():
+                topic, key = route_event(line, settings)
+                await producer.send(topic, line, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()

@@ -17,7 +17,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-import zlib
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,10 +28,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
+from benchmarks.harness import Partitioner, publish_partitioned
 from benchmarks.launcher import Worker, free_port, settings_from_env
 from playwright.sync_api import Browser, sync_playwright
 
-from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines, route_event
+from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_lines
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 
 from ..factories import fnv1a
@@ -62,16 +62,6 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-Partitioner = Callable[[bytes, list[int], list[int]], int]
-"""aiokafka's partitioner signature: (key, all partitions, available partitions)."""
-
-
-def crc32_partitioner(key: bytes, all_partitions: list[int], available: list[int]) -> int:
-    """librdkafka's default (``consistent_random``): CRC32 of the key (kcat, confluent-kafka,
-    the Go, .NET and C clients)."""
-    return all_partitions[zlib.crc32(key) % len(all_partitions)]
 
 
 def fnv1a_partitioner(key: bytes, all_partitions: list[int], available: list[int]) -> int:
@@ -201,22 +191,8 @@ class Deployment:
         partitions) or, with ``partitioner``, by an aiokafka producer that uses it."""
         if partitioner is None:
             in_own_loop(lambda: publish_lines(self.settings, lines, speed))
-            return
-        routed = [(*route_event(line, self.settings), line) for line in lines if line.strip()]
-
-        async def send_all() -> None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.settings.bootstrap_servers, partitioner=partitioner
-            )
-            await producer.start()
-            try:
-                for topic, key, value in routed:
-                    await producer.send(topic, value, key=key)
-                await producer.flush()
-            finally:
-                await producer.stop()
-
-        in_own_loop(send_all)
+        else:
+            in_own_loop(lambda: publish_partitioned(self.settings, lines, partitioner))
 
     def publish_raw(self, messages: list[tuple[str, bytes | None, bytes, int | None]]) -> None:
         """Send (topic, key, value, partition) messages exactly as given."""

@@ -22,8 +22,8 @@ from streamstats.streaming.offsets import OffsetWatch
 from streamstats.streaming.records import (
     AgentRecord,
     ChatRecord,
+    decode_agent_input,
     decode_agent_record,
-    decode_changes,
     decode_chat_record,
     encode_agent_record,
     encode_changes,
@@ -213,7 +213,7 @@ def test_records_and_change_messages_round_trip(ev: EventFactory) -> None:
     chats = fold_chats(chat_message(b"c1", wire(ev.assigned("c1", "a", at("08:00"))), 1))
     record = chats.written[b"c1"][0]
     assert decode_chat_record(encode_chat_record(record)) == record
-    assert decode_changes(encode_changes(chats.sends)) == chats.sends
+    assert decode_agent_input(encode_changes(chats.sends)) == chats.sends
     agent = fold_changes(encode_changes(chats.sends)).written[b"a"][0]
     assert decode_agent_record(encode_agent_record(agent)) == agent
 

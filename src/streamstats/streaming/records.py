@@ -29,7 +29,6 @@ __all__ = [
     "decode_agent_input",
     "decode_agent_record",
     "decode_agent_status",
-    "decode_changes",
     "decode_chat_record",
     "encode_agent_record",
     "encode_changes",
@@ -165,14 +164,6 @@ def decode_agent_status(data: bytes) -> str | None:
     """Only the current status of a stored agent record."""
     status: str | None = _payload(data)[_AGENT_STATUS]
     return status
-
-
-def decode_changes(data: bytes) -> list[SourcedChange]:
-    """Read bytes written by :func:`encode_changes`."""
-    return [
-        (partition, offset, _new_change(AgentChange, change))
-        for partition, offset, change in _payload(data)[1]
-    ]
 
 
 def _payload(data: bytes) -> list[Any]:
