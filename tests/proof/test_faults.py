@@ -15,10 +15,11 @@ import time
 
 import orjson
 import pytest
+from benchmarks.harness import crc32_partitioner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.conftest import KAFKA_SCRIPT, Deployment, crc32_partitioner, http
+from tests.integration.conftest import KAFKA_SCRIPT, Deployment, http
 from tests.integration.test_stream import simulated, wait_until_replayed
 
 pytestmark = pytest.mark.proof

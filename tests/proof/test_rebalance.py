@@ -39,6 +39,7 @@ from typing import Any
 
 import orjson
 import pytest
+from benchmarks.harness import crc32_partitioner
 from benchmarks.launcher import Worker
 
 from streamstats.core.events import (
@@ -51,7 +52,7 @@ from streamstats.core.events import (
 from streamstats.core.instant import parse_instant
 from streamstats.core.rules import apply_chat_event
 from streamstats.core.state import ChatState
-from tests.integration.conftest import Deployment, crc32_partitioner
+from tests.integration.conftest import Deployment
 from tests.integration.test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
 
 pytestmark = pytest.mark.proof
