@@ -7,9 +7,14 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+import orjson
 
 from .core.instant import parse_instant
+
+if TYPE_CHECKING:
+    from .core.replay import ReplayResult
 
 __all__ = ["main"]
 
@@ -36,11 +41,15 @@ def _open_input(path: str) -> BinaryIO:
 
 def _replay(args: argparse.Namespace) -> int:
     from .collector import tune_garbage_collector
-    from .core.replay import render, replay_lines
+    from .core.replay import compare, render, replay_lines
     from .settings import SettingsError, read_fold_settings
 
     try:
         fold = read_fold_settings(offline_gap_hours=args.offline_gap_hours)
+        other = None
+        if args.compare_offline_gap_hours is not None:
+            flag = "--compare-offline-gap-hours"
+            other = read_fold_settings(offline_gap_hours=args.compare_offline_gap_hours, flag=flag)
     except SettingsError as error:
         print(f"streamstats replay: {error}", file=sys.stderr)
         return 2
@@ -52,16 +61,26 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         with source:
             tune_garbage_collector()
-            result = replay_lines(source, config=fold.config)
+            lines = source if other is None else source.readlines()
+            result = replay_lines(lines, config=fold.config, evidence=args.explain)
     except OSError as error:
         print(f"streamstats replay: reading {args.file} failed: {error}", file=sys.stderr)
         return 2
+    _report_skipped(result)
+    if other is not None:
+        second = replay_lines(lines, config=other.config)
+        comparison = compare(result, second, args.at)
+        sys.stdout.buffer.write(orjson.dumps(comparison, option=orjson.OPT_SORT_KEYS) + b"\n")
+    else:
+        sys.stdout.buffer.write(render(result, args.at, explained=args.explain))
+    return 0
+
+
+def _report_skipped(result: ReplayResult) -> None:
     for problem in result.problems:
         print(f"line {problem.line}: {problem.reason}: {problem.detail}", file=sys.stderr)
     for event_type, count in sorted(result.unknown_types.items()):
         print(f"ignored {count} event(s) of unknown type {event_type!r}", file=sys.stderr)
-    sys.stdout.buffer.write(render(result, args.at))
-    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -231,6 +250,19 @@ def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="H",
         help="continuous offline time that ends a session, overriding "
         "STREAMSTATS_OFFLINE_GAP_HOURS (default: that variable, else 6), as the worker does",
+    )
+    output = replay.add_mutually_exclusive_group()
+    output.add_argument(
+        "--explain",
+        action="store_true",
+        help="print each agent's breakdown (segments, and the chats behind each counter) "
+        "instead of its panel",
+    )
+    output.add_argument(
+        "--compare-offline-gap-hours",
+        metavar="B",
+        help="what-if: fold the file again with an offline gap of B hours and print the "
+        "panel fields that differ, per agent, with a summary",
     )
     replay.set_defaults(run=_replay)
 

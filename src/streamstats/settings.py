@@ -55,17 +55,21 @@ _FOLD_FIELDS: Final = frozenset(field.name for field in fields(FoldSettings))
 
 
 def read_fold_settings(
-    environ: Mapping[str, str] | None = None, *, offline_gap_hours: str | None = None
+    environ: Mapping[str, str] | None = None,
+    *,
+    offline_gap_hours: str | None = None,
+    flag: str = "--offline-gap-hours",
 ) -> FoldSettings:
     """The fold settings from ``environ`` (default: the process environment).
 
     Only the fold's own ``STREAMSTATS_*`` variables are read. ``offline_gap_hours``
-    is the text of the ``--offline-gap-hours`` flag; when given it overrides the
-    variable. A bad value raises :class:`SettingsError` naming its variable or flag.
+    is the text of the ``--offline-gap-hours`` flag (or of the flag named ``flag``); when
+    given it overrides the variable. A bad value raises :class:`SettingsError` naming its
+    variable or flag.
     """
     env = os.environ if environ is None else environ
     if offline_gap_hours is not None:
-        return FoldSettings(_positive_hours("--offline-gap-hours", offline_gap_hours))
+        return FoldSettings(_positive_hours(flag, offline_gap_hours))
     raw = env.get(OFFLINE_GAP_VARIABLE, "")
     if raw == "":
         return FoldSettings()

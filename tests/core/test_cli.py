@@ -194,3 +194,79 @@ def test_schema_check_notices_a_stale_file(tmp_path: Path) -> None:
     assert main(["schemas", "export", "--dir", str(tmp_path)]) == 0
     (tmp_path / "panel.json").write_text("{}")
     assert main(["schemas", "check", "--dir", str(tmp_path)]) == 1
+
+
+def test_what_if_prints_the_fields_that_differ_between_two_offline_gaps(gap_file: Path) -> None:
+    """Spec §11: agent a's session starts over only with the 1 h gap."""
+    done = run(
+        "replay",
+        str(gap_file),
+        "--offline-gap-hours",
+        "1",
+        "--compare-offline-gap-hours",
+        "6",
+        "--at",
+        "2026-11-25T11:00:00Z",
+    )
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout) == {
+        "changed": {
+            "a": {
+                "chats.closed": [0, 1],
+                "session.first_online": ["2026-11-25T10:30:00Z", "2026-11-25T08:00:00Z"],
+                "session.seconds": [1800.0, 10800.0],
+                "time.offline": [0.0, 5400.0],
+                "time.online": [1800.0, 5400.0],
+            }
+        },
+        "summary": {
+            "agents": 1,
+            "changed_agents": 1,
+            "fields": {
+                "chats.closed": 1,
+                "session.first_online": 1,
+                "session.seconds": 1,
+                "time.offline": 1,
+                "time.online": 1,
+            },
+        },
+    }
+
+
+def test_what_if_of_the_same_gap_changes_nothing(gap_file: Path) -> None:
+    done = run("replay", str(gap_file), "--compare-offline-gap-hours", "6", env={})
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout) == {
+        "changed": {},
+        "summary": {"agents": 1, "changed_agents": 0, "fields": {}},
+    }
+
+
+def test_what_if_refuses_a_bad_compare_flag(
+    gap_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["replay", str(gap_file), "--compare-offline-gap-hours=0"]) == 2
+    assert capsys.readouterr().err == (
+        "streamstats replay: --compare-offline-gap-hours='0' is not a positive "
+        "number of hours; give one such as 6 or 0.5\n"
+    )
+
+
+def test_replay_explain_prints_the_breakdown_of_every_agent(gap_file: Path) -> None:
+    done = run("replay", str(gap_file), "--explain", "--at", "2026-11-25T11:00:00Z", env={})
+    assert done.returncode == 0, done.stderr
+    breakdown = orjson.loads(done.stdout)["agents"]["a"]
+    assert breakdown["session"]["first_online"] == "2026-11-25T08:00:00Z"
+    assert [(item["status"], item["seconds"]) for item in breakdown["session"]["segments"]] == [
+        ("online", 3600.0),
+        ("offline", 5400.0),
+        ("online", 1800.0),
+    ]
+    assert [item["event_id"] for item in breakdown["chats"]["closed"]] == [
+        lines_event_id(gap_file, 2)
+    ]
+
+
+def lines_event_id(path: Path, index: int) -> str:
+    event_id: str = orjson.loads(path.read_bytes().splitlines()[index])["event_id"]
+    return event_id

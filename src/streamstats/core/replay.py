@@ -9,10 +9,19 @@ from typing import Final
 import orjson
 
 from .events import AgentEvent, ChatEvent, InvalidEvent, UnknownEvent, decode_event
+from .explain import Breakdown, explain
 from .rules import DEFAULT_CONFIG, FoldConfig, Projector
 from .view import Panel, view
 
-__all__ = ["LineProblem", "ReplayResult", "panels", "render", "replay_lines"]
+__all__ = [
+    "LineProblem",
+    "ReplayResult",
+    "breakdowns",
+    "compare",
+    "panels",
+    "render",
+    "replay_lines",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +51,15 @@ def replay_lines(
     lines: Iterable[bytes],
     config: FoldConfig = DEFAULT_CONFIG,
     result: ReplayResult | None = None,
+    evidence: bool = False,
 ) -> ReplayResult:
     """Fold JSON-lines events in order, in batches; blank lines are skipped silently.
 
-    Pass a previous ``result`` to continue folding into it.
+    Pass a previous ``result`` to continue folding into it; ``evidence`` keeps what
+    :func:`breakdowns` needs.
     """
     if result is None:
-        result = ReplayResult(Projector(config))
+        result = ReplayResult(Projector(config, evidence={} if evidence else None))
     fold = result.projector.apply_all
     latest = result.latest_at
     batch: list[AgentEvent | ChatEvent] = []
@@ -82,6 +93,70 @@ def panels(result: ReplayResult, at: int | None = None) -> dict[str, Panel]:
     return {agent_id: view(agents[agent_id], now) for agent_id in sorted(agents)}
 
 
-def render(result: ReplayResult, at: int | None = None) -> bytes:
-    """The replay output: ``{"agents": {...}}`` with keys sorted, and a newline."""
-    return orjson.dumps({"agents": panels(result, at)}, option=orjson.OPT_SORT_KEYS) + b"\n"
+def breakdowns(result: ReplayResult, at: int | None = None) -> dict[str, Breakdown]:
+    """Every agent's breakdown at ``at`` (default: the latest event time), by agent id.
+
+    The result must come from ``replay_lines(..., evidence=True)``.
+    """
+    now = at if at is not None else result.latest_at
+    evidence = result.projector.evidence
+    if evidence is None:
+        raise ValueError("breakdowns need a replay folded with evidence=True")
+    if now is None:
+        return {}
+    agents = result.projector.agents
+    return {
+        agent_id: explain(agents[agent_id], evidence.get(agent_id, ()), now)
+        for agent_id in sorted(agents)
+    }
+
+
+def compare(first: ReplayResult, second: ReplayResult, at: int | None = None) -> dict[str, object]:
+    """The panel fields that differ between two replays of one input (spec §11).
+
+    ``{"changed": {agent: {field: [first, second]}}, "summary": {...}}``, fields named by
+    their path in the panel (``"chats.closed"``), evaluated at ``at`` (default: the
+    latest event time).
+    """
+    now = at if at is not None else first.latest_at
+    before, after = panels(first, now), panels(second, now)
+    changed: dict[str, dict[str, list[object]]] = {}
+    counts: dict[str, int] = {}
+    for agent_id in sorted(before.keys() | after.keys()):
+        old, new = _fields(before.get(agent_id, {})), _fields(after.get(agent_id, {}))
+        differing = {
+            name: [old.get(name), new.get(name)]
+            for name in sorted(old.keys() | new.keys())
+            if old.get(name) != new.get(name)
+        }
+        if differing:
+            changed[agent_id] = differing
+            for name in differing:
+                counts[name] = counts.get(name, 0) + 1
+    summary = {
+        "agents": len(before.keys() | after.keys()),
+        "changed_agents": len(changed),
+        "fields": dict(sorted(counts.items())),
+    }
+    return {"changed": changed, "summary": summary}
+
+
+def _fields(panel: object, prefix: str = "") -> dict[str, object]:
+    """A panel's values by dotted path, without ``agent_id`` and ``as_of``."""
+    flat: dict[str, object] = {}
+    assert isinstance(panel, dict)
+    for name, value in panel.items():
+        if not prefix and name in ("agent_id", "as_of"):
+            continue
+        if isinstance(value, dict):
+            flat.update(_fields(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def render(result: ReplayResult, at: int | None = None, explained: bool = False) -> bytes:
+    """The replay output: ``{"agents": {...}}`` with keys sorted, and a newline: the
+    panels, or with ``explained`` the breakdowns."""
+    agents = breakdowns(result, at) if explained else panels(result, at)
+    return orjson.dumps({"agents": agents}, option=orjson.OPT_SORT_KEYS) + b"\n"

@@ -47,6 +47,7 @@ __all__ = [
     "apply_agent_event",
     "apply_change",
     "apply_chat_event",
+    "carries_evidence",
     "counts_in_session",
     "sum_in_session",
 ]
@@ -74,16 +75,19 @@ DEFAULT_CONFIG: Final = FoldConfig()
 
 # Slots of AgentChange's fields, which _Changes fills in place.
 _ACTIVE, _ON_HOLD, _CLOSED, _UNCREDIT, _MISSED, _HOLDS = 2, 3, 4, 5, 6, 7
+_CLOSED_BY, _BY_PLATFORM = 10, 11
 _new_tuple: Final = tuple.__new__
 
 
 class _Changes:
     """Collects the per-agent changes of one chat event, one record per agent."""
 
-    __slots__ = ("at", "fields")
+    __slots__ = ("at", "chat_id", "event_id", "fields")
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int, chat_id: str, event_id: str) -> None:
         self.at = at
+        self.chat_id = chat_id
+        self.event_id = event_id
         # agent id -> the fields of its AgentChange; insertion order is the order the
         # agents were named in.
         self.fields: dict[str, list[object]] = {}
@@ -91,14 +95,17 @@ class _Changes:
     def _of(self, agent_id: str) -> list[object]:
         found = self.fields.get(agent_id)
         if found is None:
-            found = self.fields[agent_id] = [agent_id, self.at, 0, 0, 0, None, 0, 0]
+            found = self.fields[agent_id] = self._new(agent_id)
         return found
+
+    def _new(self, agent_id: str) -> list[object]:
+        return [agent_id, self.at, 0, 0, 0, None, 0, 0, self.chat_id, self.event_id, None, False]
 
     def add(self, agent_id: str | None, slot: int, delta: int) -> None:
         if agent_id is not None:
             fields = self.fields.get(agent_id)
             if fields is None:
-                fields = self.fields[agent_id] = [agent_id, self.at, 0, 0, 0, None, 0, 0]
+                fields = self.fields[agent_id] = self._new(agent_id)
             fields[slot] += delta  # type: ignore[operator]
 
     def name(self, agent_id: str | None) -> None:
@@ -106,9 +113,18 @@ class _Changes:
         if agent_id is not None:
             self._of(agent_id)
 
-    def uncredit(self, agent_id: str, since: int) -> None:
-        """The agent loses the close credit it took at ``since``."""
-        self._of(agent_id)[_UNCREDIT] = since
+    def uncredit(self, agent_id: str, since: int, closed_by: str) -> None:
+        """The agent loses the close credit it took at ``since``; ``closed_by`` took it."""
+        fields = self._of(agent_id)
+        fields[_UNCREDIT] = since
+        fields[_CLOSED_BY] = closed_by
+
+    def credit(self, agent_id: str, by_platform: bool) -> None:
+        """The agent takes the chat's close credit (the platform's timer closed it)."""
+        fields = self._of(agent_id)
+        fields[_CLOSED] += 1  # type: ignore[operator]
+        fields[_CLOSED_BY] = agent_id
+        fields[_BY_PLATFORM] = by_platform
 
     def records(self) -> tuple[AgentChange, ...]:
         # tuple.__new__ rather than AgentChange(...): the NamedTuple constructor parses its
@@ -181,8 +197,8 @@ def _chat_closed(chat: ChatState, event: ChatClosed, changes: _Changes) -> None:
     if target is not None:
         if chat.credit_agent is not None:
             assert chat.credit_at is not None
-            changes.uncredit(chat.credit_agent, chat.credit_at)
-        changes.add(target, _CLOSED, 1)
+            changes.uncredit(chat.credit_agent, chat.credit_at, target)
+        changes.credit(target, event.reason == "client_inactive")
         chat.credit_agent, chat.credit_at = target, changes.at
     chat.open = False
     chat.on_hold = False
@@ -206,7 +222,7 @@ def apply_chat_event(chat: ChatState, event: ChatEvent) -> tuple[AgentChange, ..
     """
     if event.event_id in chat.recent_ids:
         return None
-    changes = _Changes(event.at_micros)
+    changes = _Changes(event.at_micros, event.chat_id, event.event_id)
     _CHAT_HANDLERS[type(event)](chat, event, changes)
     remember(chat.recent_ids, event.event_id)
     return changes.records()
@@ -326,10 +342,13 @@ def _move_clock(agent: AgentState, at: int, status: Status, reason: str | None, 
         gap_seen = False
         agent.segment_starts = [at]
         agent.segment_statuses = [status]
+        agent.segment_reasons = [reason]
         agent.folded = [0, 0, 0]
-    elif agent.session_start is not None and status != agent.status:
+    elif agent.session_start is not None:
+        # A change of reason alone starts a segment too, so that the breakdown can name it.
         agent.segment_starts.append(at)
         agent.segment_statuses.append(status)
+        agent.segment_reasons.append(reason)
         if len(agent.segment_starts) > MAX_SEGMENTS:
             _fold_oldest(agent)
     agent.status, agent.since, agent.reason = status, at, reason
@@ -340,7 +359,7 @@ def _move_clock(agent: AgentState, at: int, status: Status, reason: str | None, 
 def _fold_oldest(agent: AgentState) -> None:
     starts, statuses = agent.segment_starts, agent.segment_statuses
     agent.folded[STATUS_SLOT[statuses[0]]] += starts[1] - starts[0]
-    del starts[0], statuses[0]
+    del starts[0], statuses[0], agent.segment_reasons[0]
 
 
 def _apply_status(agent: AgentState, event: AgentStatusChanged, gap: int) -> None:
@@ -374,17 +393,34 @@ _AGENT_EVENTS: Final = frozenset({AgentStatusChanged, AgentProfileChanged})
 # --- both --------------------------------------------------------------------------------
 
 
+def carries_evidence(change: AgentChange) -> bool:
+    """Whether a breakdown can show ``change`` (it is not a mere mention of the agent)."""
+    return bool(
+        change.active
+        or change.on_hold
+        or change.closed
+        or change.uncredit_since is not None
+        or change.missed
+        or change.holds
+    )
+
+
 @dataclass(slots=True)
 class Projector:
-    """Folds a mixed stream of events into agent and chat records, as replay does."""
+    """Folds a mixed stream of events into agent and chat records, as replay does.
+
+    With ``evidence`` (a dictionary), every change an agent applies that a breakdown can
+    show is also kept there, by agent id, in order (``streamstats.core.explain``).
+    """
 
     config: FoldConfig = DEFAULT_CONFIG
     agents: dict[str, AgentState] = field(default_factory=dict)
     chats: dict[str, ChatState] = field(default_factory=dict)
+    evidence: dict[str, list[AgentChange]] | None = None
 
     def apply_all(self, events: Iterable[AgentEvent | ChatEvent]) -> None:
         """Fold a batch of events, in order."""
-        agents, chats, config = self.agents, self.chats, self.config
+        agents, chats, config, evidence = self.agents, self.chats, self.config, self.evidence
         for event in events:
             if type(event) in _AGENT_EVENTS:
                 assert isinstance(event, (AgentStatusChanged, AgentProfileChanged))
@@ -401,3 +437,5 @@ class Projector:
                 if agent is None:
                     agent = agents[change.agent_id] = AgentState(change.agent_id)
                 apply_change(agent, change, config)
+                if evidence is not None and carries_evidence(change):
+                    evidence.setdefault(change.agent_id, []).append(change)

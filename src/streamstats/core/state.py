@@ -32,6 +32,9 @@ class AgentChange(NamedTuple):
 
     ``closed`` is +1 when the agent takes a chat's close credit at ``at``;
     ``uncredit_since`` is set when the agent loses the credit it took at that instant.
+    The last four fields are the evidence the breakdown shows (spec §9): the chat and
+    event that caused the change and, for a close, who took the credit and whether the
+    platform's timer closed the chat.
     """
 
     agent_id: str
@@ -42,6 +45,10 @@ class AgentChange(NamedTuple):
     uncredit_since: int | None = None
     missed: int = 0
     holds: int = 0
+    chat_id: str = ""
+    event_id: str = ""
+    closed_by: str | None = None
+    by_platform: bool = False
 
 
 @dataclass(slots=True)
@@ -52,8 +59,9 @@ class AgentState:
     ``session_start`` and is the agent's ``session_index``-th; ``offline_since`` is the
     start of the current offline period and ``gap_seen`` tells whether an offline gap
     happened since the session began. ``segment_starts[i]`` is when the agent entered
-    ``segment_statuses[i]`` during the session; ``folded`` holds the online, offline and
-    paused microseconds of segments dropped to bound the lists.
+    ``segment_statuses[i]`` with ``segment_reasons[i]`` during the session; ``folded``
+    holds the online, offline and paused microseconds of segments dropped to bound the
+    lists.
 
     The chat tally: ``active`` and ``on_hold`` count open chats now. ``closed``, ``missed``
     and ``holds`` are settled sums, changes timed before the reset horizon and already
@@ -73,6 +81,7 @@ class AgentState:
     gap_seen: bool = False
     segment_starts: list[int] = field(default_factory=list)
     segment_statuses: list[Status] = field(default_factory=list)
+    segment_reasons: list[str | None] = field(default_factory=list)
     folded: list[int] = field(default_factory=lambda: [0, 0, 0])
     active: int = 0
     on_hold: int = 0

@@ -36,8 +36,9 @@ __all__ = [
     "encode_forwarded",
 ]
 
-STATE_FORMAT_VERSION: Final = 2
-"""Version 2: flat records (version 1 nested the clock and the tally)."""
+STATE_FORMAT_VERSION: Final = 3
+"""Version 3: agent changes carry their evidence and segments their reasons (version 2
+had neither; version 1 nested the clock and the tally)."""
 
 OUTBOX_EVENTS: Final = 32
 """Applied chat events whose agent changes a chat record keeps, to send them again."""
