@@ -715,6 +715,13 @@ def test_dbs_holds_the_open_database_of_each_partition() -> None:
         assert not store.partition_path(5).exists()
         # Faust reads what the seam wrote (with no current event it asks every database).
         assert store[b"a"] == b"1"
+        # Prefix scans seek in the open database; a None value deletes.
+        partitions.put_all([(b"\xffx1", b"2", 2), (b"\xffx2", b"3", 2), (b"\xffy", b"4", 2)])
+        assert partitions.scan(b"\xffx", 2) == [(b"\xffx1", b"2"), (b"\xffx2", b"3")]
+        partitions.put_all([(b"\xffx1", None, 2)])
+        assert partitions.scan(b"\xffx", 2) == [(b"\xffx2", b"3")]
+        assert partitions.scan(b"\xffx", 5) == []
+        assert 5 not in store._dbs
 
 
 @contract("_db_for_partition")
@@ -749,6 +756,9 @@ def test_memory_store_data_is_the_dictionary_faust_reads() -> None:
             partitions.put_all([(b"a", b"1", 2), (b"b", b"2", 6)])
             assert (store[b"a"], store[b"b"]) == (b"1", b"2")
             assert partitions.get(b"b", 6) == b"2"
+            partitions.put_all([(b"a", None, 2), (b"ab", b"3", 2)])
+            assert b"a" not in store.data
+            assert partitions.scan(b"a", 2) == [(b"ab", b"3")]
 
     run(body)
 

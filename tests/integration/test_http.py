@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 import urllib.parse
 from collections import Counter
@@ -263,3 +264,26 @@ def test_a_stream_of_an_unknown_agent_stays_open_for_its_first_event(
         assert panel["status"]["current"] == "online"
     finally:
         stream.close()
+
+
+def test_the_live_breakdown_equals_replay_explain_of_the_same_input(
+    served: tuple[Deployment, Worker], tmp_path: Path
+) -> None:
+    """Spec §9: ``GET /agents/{id}/explain`` and ``streamstats replay --explain`` agree."""
+    _, worker = served
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(LINES) + b"\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "streamstats", "replay", str(events), "--explain", "--at", READ_AT],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    expected = orjson.loads(done.stdout)["agents"]
+    assert expected
+    for agent_id, breakdown in expected.items():
+        status, _, body = http("GET", f"{worker.url}/agents/{agent_id}/explain?at={READ_AT}")
+        assert (status, body) == (200, breakdown), agent_id
+    assert any(breakdown["chats"]["closed"] for breakdown in expected.values())
+    status, _, body = http("GET", f"{worker.url}/agents/nobody/explain")
+    assert status == 404

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamstats.core.instant import parse_instant
-from streamstats.core.replay import panels, replay_lines
+from streamstats.core.explain import Breakdown, explain
+from streamstats.core.replay import breakdowns, panels, replay_lines
 from streamstats.core.view import Panel, view
 from streamstats.streaming.local import CHATS, STATUS, LocalPipeline
 
@@ -73,6 +74,18 @@ def read(pipeline: LocalPipeline) -> list[dict[str, Panel]]:
     ]
 
 
+def explained(pipeline: LocalPipeline) -> list[dict[str, Breakdown]]:
+    """Every agent's breakdown from the records and evidence items the stages stored."""
+    agents = pipeline.agents()
+    return [
+        {
+            agent_id: explain(agents[agent_id], pipeline.evidence(agent_id), at)
+            for agent_id in sorted(agents)
+        }
+        for at in READINGS
+    ]
+
+
 def with_duplicates(data: st.DataObject, events: list[Wire]) -> list[Wire]:
     """``events`` with some delivered again later (the platform may send an event twice)."""
     duplicated = list(events)
@@ -105,6 +118,7 @@ def test_any_batches_and_crashes_give_the_records_and_panels_of_batches_of_one(
     single = one_at_a_time(events)
     assert split.chats() == single.chats()
     assert read(split) == read(single)
+    assert explained(split) == explained(single)
     assert not split.dead_letters
 
 
@@ -114,8 +128,9 @@ def test_the_worker_fold_equals_replay(data: st.DataObject) -> None:
     events = with_duplicates(data, data.draw(interleaving(data.draw(streams()))))
     pipeline = pipeline_of(events, data.draw(partitioners))
     pipeline.fetch_all(data.draw(st.integers(1, 8)))
-    replayed = replay_lines(lines(events))
+    replayed = replay_lines(lines(events), evidence=True)
     assert read(pipeline) == [panels(replayed, at) for at in READINGS]
+    assert explained(pipeline) == [breakdowns(replayed, at) for at in READINGS]
     assert pipeline.chats() == replayed.projector.chats
 
 

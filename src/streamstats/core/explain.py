@@ -26,6 +26,7 @@ __all__ = [
     "OpenChatItem",
     "Segment",
     "compact",
+    "compact_positions",
     "counted_in_session",
     "explain",
 ]
@@ -218,7 +219,14 @@ def _open_items(chats: dict[str, int]) -> list[OpenChatItem]:
 
 
 def compact(agent: AgentState, changes: Sequence[AgentChange]) -> list[AgentChange]:
-    """The changes a breakdown of ``agent`` needs from now on, in order.
+    """The changes a breakdown of ``agent`` needs from now on, in order
+    (:func:`compact_positions`)."""
+    return list(compact_positions(agent, changes).values())
+
+
+def compact_positions(agent: AgentState, changes: Sequence[AgentChange]) -> dict[int, AgentChange]:
+    """The changes a breakdown of ``agent`` needs from now on, by their index in
+    ``changes`` (in order); a change kept whole is the very object given.
 
     Kept whole: the changes the current session counts (a later session counts only
     changes timed at or after its own start, which these are not earlier than). Kept as
@@ -231,23 +239,21 @@ def compact(agent: AgentState, changes: Sequence[AgentChange]) -> list[AgentChan
     for slot, part in enumerate((_ACTIVE, _ON_HOLD)):
         for index, delta in _last_deltas(changes, whole, part).items():
             needed.setdefault(index, [0, 0])[slot] = delta
-    kept: list[AgentChange] = []
+    kept: dict[int, AgentChange] = {}
     for index, change in enumerate(changes):
         if whole[index]:
-            kept.append(change)
+            kept[index] = change
         elif index in needed:
             active, on_hold = needed[index]
-            kept.append(
-                change._replace(
-                    active=active,
-                    on_hold=on_hold,
-                    closed=0,
-                    uncredit_since=None,
-                    missed=0,
-                    holds=0,
-                    closed_by=None,
-                    by_platform=False,
-                )
+            kept[index] = change._replace(
+                active=active,
+                on_hold=on_hold,
+                closed=0,
+                uncredit_since=None,
+                missed=0,
+                holds=0,
+                closed_by=None,
+                by_platform=False,
             )
     return kept
 

@@ -22,7 +22,14 @@ from faust.types import TP, StreamT
 
 from ..metrics import BatchCounter, Metrics
 from ..settings import Settings
-from ..streaming.batch import DeadLetter, InputRecord, Stage, Write, changes_by_agent
+from ..streaming.batch import (
+    DeadLetter,
+    EvidenceWrite,
+    InputRecord,
+    Stage,
+    Write,
+    changes_by_agent,
+)
 from ..streaming.offsets import OffsetWatch
 from ..streaming.records import (
     ForwardedStatus,
@@ -103,13 +110,15 @@ class FetchFolder:
             self.on_fetch(sum(map(len, fetch.records.values())))
         now = time.time()
         outputs = OutputBatches()
-        chat_writes = self._fold_runs(chat_runs, self.chats, now, outputs) if chat_runs else []
-        agent_writes = self._fold_runs(agent_runs, self.agents, now, outputs) if agent_runs else []
+        chat_writes, _ = self._fold_runs(chat_runs, self.chats, now, outputs)
+        agent_writes, evidence = self._fold_runs(agent_runs, self.agents, now, outputs)
         # Changelog first: if this is cut short, the store does not hold a record the
         # changelog lacks, and the unacked input is folded again.
         deliveries = await outputs.send(kafka_producer(self.app))
         self._store(self.chats, chat_writes)
         self._store(self.agents, agent_writes)
+        if evidence:
+            self.agents.store.put_all(evidence)
         delivered = asyncio.gather(*(delivery.future for delivery in deliveries))
         delivered.add_done_callback(partial(self._settle, fetch, done, deliveries))
 
@@ -147,10 +156,16 @@ class FetchFolder:
                 run = [*await self._read_back(message.topic, message.partition, hole), message]
             outputs = OutputBatches()
             for incoming in run:
-                for key, value, record, partition in self._fold([[incoming]], stage, outputs):
+                writes, evidence = self._fold([[incoming]], stage, outputs)
+                for key, value, record, partition in writes:
                     stage.table[key] = value
                     for listener in stage.listeners:
                         listener(key, record, partition)
+                for key, item, _ in evidence:
+                    if item is None:
+                        stage.table.pop(key, None)
+                    else:
+                        stage.table[key] = item
             if outputs.records:
                 await outputs.send(kafka_producer(self.app))
 
@@ -160,9 +175,10 @@ class FetchFolder:
 
     def _fold(
         self, runs: Runs, stage: StageTable, outputs: OutputBatches, now: float | None = None
-    ) -> list[Write[Any]]:
+    ) -> tuple[list[Write[Any]], list[EvidenceWrite]]:
         """Fold runs of consecutive messages (one per partition) of one stage; queue the
-        dead letters and agent changes in ``outputs``; the store writes it asks for."""
+        dead letters and agent changes in ``outputs``; the store writes it asks for, and
+        the evidence items (agent stage) to write after them."""
         result, writes = stage.stage.run(stage.store, runs)
         for message, problem in result.dead_letters:
             self._dead_letter(message, problem, outputs)
@@ -171,17 +187,23 @@ class FetchFolder:
             self._send_changes(result.sends, outputs)
         if result.forwards:
             self._forward(result.forwards, outputs)
-        return writes
+        return writes, result.evidence
 
     def _fold_runs(
         self, runs: Runs, stage: StageTable, now: float, outputs: OutputBatches
-    ) -> list[Write[Any]]:
+    ) -> tuple[list[Write[Any]], list[EvidenceWrite]]:
         """Fold a fetch's runs of one stage, and queue the changelog records of its writes."""
+        if not runs:
+            return [], []
         changelog = stage.table.changelog_topic.get_topic_name()
-        writes = self._fold(runs, stage, outputs, now)
+        writes, evidence = self._fold(runs, stage, outputs, now)
         for key, value, _, partition in writes:
             outputs.add(changelog, partition, key, value)
-        return writes
+        # After the records, in their partition's produce batch: a crash keeps or loses
+        # an agent record and its evidence together.
+        for key, item, partition in evidence:
+            outputs.add(changelog, partition, key, item)
+        return writes, evidence
 
     @staticmethod
     def _store(stage: StageTable, writes: list[Write[Any]]) -> None:

@@ -39,7 +39,7 @@ class Delivery(NamedTuple):
 class OutputBatches:
     """Records collected for Kafka, per topic partition, in the order they were added."""
 
-    records: dict[tuple[str, int], list[tuple[bytes | None, bytes, Headers]]]
+    records: dict[tuple[str, int], list[tuple[bytes | None, bytes | None, Headers]]]
 
     def __init__(self) -> None:
         self.records = {}
@@ -49,10 +49,10 @@ class OutputBatches:
         topic: str,
         partition: int,
         key: bytes | None,
-        value: bytes,
+        value: bytes | None,
         headers: Headers = _NO_HEADERS,
     ) -> None:
-        """Queue one record for ``topic``/``partition``."""
+        """Queue one record for ``topic``/``partition`` (a None value: a tombstone)."""
         where = (topic, partition)
         queued = self.records.get(where)
         if queued is None:

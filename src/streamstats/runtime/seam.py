@@ -196,15 +196,29 @@ class _RocksPartitions:
         value: bytes | None = db.get(key)
         return value
 
-    def put_all(self, records: Iterable[tuple[bytes, bytes, int]]) -> None:
+    def put_all(self, records: Iterable[tuple[bytes, bytes | None, int]]) -> None:
         batches: dict[int, Any] = {}
         for key, value, partition in records:
             batch = batches.get(partition)
             if batch is None:
                 batch = batches[partition] = rocksdict.WriteBatch(raw_mode=True)
-            batch.put(key, value)
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
         for partition, batch in batches.items():
             self.store._db_for_partition(partition).write(batch)
+
+    def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
+        db = self.store._dbs.get(partition)
+        if db is None:
+            return []
+        found: list[tuple[bytes, bytes]] = []
+        for key, value in db.items(from_key=prefix):
+            if not key.startswith(prefix):
+                break
+            found.append((key, value))
+        return found
 
 
 class _MemoryPartitions:
@@ -216,10 +230,18 @@ class _MemoryPartitions:
     def get(self, key: bytes, partition: int) -> bytes | None:
         return self.data.get(key)
 
-    def put_all(self, records: Iterable[tuple[bytes, bytes, int]]) -> None:
+    def put_all(self, records: Iterable[tuple[bytes, bytes | None, int]]) -> None:
         data = self.data
         for key, value, _ in records:
-            data[key] = value
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+
+    def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
+        # One dictionary for every key: a scan goes through the whole table (the memory
+        # store is for development; RocksDB seeks to the prefix).
+        return sorted((key, value) for key, value in self.data.items() if key.startswith(prefix))
 
 
 def partition_store(table: Any) -> PartitionStore:

@@ -28,6 +28,10 @@ class PartitionStore(Protocol):
         """The record stored under ``key`` in ``partition``, if this worker has it."""
         ...
 
-    def put_all(self, records: Iterable[tuple[bytes, bytes, int]]) -> None:
-        """Store ``(key, value, partition)`` records, in order."""
+    def put_all(self, records: Iterable[tuple[bytes, bytes | None, int]]) -> None:
+        """Store ``(key, value, partition)`` records, in order; a None value deletes."""
+        ...
+
+    def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
+        """Every ``(key, value)`` of ``partition`` whose key starts with ``prefix``, by key."""
         ...

@@ -15,6 +15,7 @@ import faust
 
 from ..settings import Settings
 from ..streaming.batch import partition_for
+from ..streaming.records import evidence_prefix
 from .seam import IntakeTransport, partition_store
 from .stores import PartitionStore
 
@@ -149,6 +150,11 @@ class Placement:
     def stored_agent(self, key: bytes) -> bytes | None:
         """The agent record stored under ``key`` here, if this worker holds its partition."""
         return self.agent_store.get(key, self.agent_partition(key))
+
+    def stored_evidence(self, key: bytes) -> list[bytes]:
+        """The agent's evidence items stored here, in key order (``records.evidence_key``)."""
+        items = self.agent_store.scan(evidence_prefix(key), self.agent_partition(key))
+        return [value for _, value in items]
 
     def ready(self) -> bool:
         """True once table recovery is complete, no rebalance is under way and the

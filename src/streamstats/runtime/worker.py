@@ -89,6 +89,10 @@ class Worker:
         """The agent record stored here, if this worker holds its partition."""
         return self.placement.stored_agent(key)
 
+    def stored_evidence(self, key: bytes) -> list[bytes]:
+        """The agent's evidence items stored here, in order."""
+        return self.placement.stored_evidence(key)
+
     async def status_index(self) -> dict[bytes, tuple[int, str]]:
         """Partition and current status of every agent in the table."""
         return await self.statuses.current()

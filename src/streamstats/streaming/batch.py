@@ -28,7 +28,14 @@ from ..core.events import (
     UnknownEvent,
     decode_event,
 )
-from ..core.rules import FoldConfig, apply_agent_event, apply_change, apply_chat_event
+from ..core.explain import compact_positions
+from ..core.rules import (
+    FoldConfig,
+    apply_agent_event,
+    apply_change,
+    apply_chat_event,
+    carries_evidence,
+)
 from ..core.state import AgentChange, AgentState, ChatState
 from .records import (
     OUTBOX_EVENTS,
@@ -39,14 +46,19 @@ from .records import (
     decode_agent_input,
     decode_agent_record,
     decode_chat_record,
+    decode_evidence,
     encode_agent_record,
     encode_chat_record,
+    encode_evidence,
+    evidence_key,
+    evidence_prefix,
 )
 
 __all__ = [
     "BatchResult",
     "BatchTally",
     "DeadLetter",
+    "EvidenceWrite",
     "InputRecord",
     "RecordStore",
     "Stage",
@@ -54,6 +66,7 @@ __all__ = [
     "agent_stage",
     "changes_by_agent",
     "chat_stage",
+    "compact_evidence",
     "fold_agent_batch",
     "fold_chat_batch",
     "partition_for",
@@ -103,6 +116,10 @@ class BatchTally:
 
 R = TypeVar("R", ChatRecord, AgentRecord)
 
+EvidenceWrite = tuple[bytes, bytes | None, int]
+"""``(key, encoded change or None to delete it, partition)``: an evidence item of the
+agents table (``records.evidence_key``)."""
+
 
 @dataclass(slots=True)
 class BatchResult(Generic[R]):
@@ -120,6 +137,10 @@ class BatchResult(Generic[R]):
     forwards: list[tuple[bytes, int, ForwardedStatus]] = field(default_factory=list)
     """Status messages for the agent-changes topic: ``(agent key, the agent's partition,
     the message)``, for messages a producer put in another partition."""
+    evidence: list[EvidenceWrite] = field(default_factory=list)
+    """Evidence items to write to the agents table, in order, after the records."""
+    sessions_started: set[bytes] = field(default_factory=set)
+    """Agents whose session started over in the batch: their evidence is compacted."""
     tally: BatchTally = field(default_factory=BatchTally)
 
 
@@ -283,7 +304,7 @@ def _fold_statuses(
             continue
         source = source or f"status/{partition}"
         record = _agent_record(records, result.written, key, partition)
-        _apply_status(record, event, source, message.offset, config, result.tally)
+        _apply_status(record, event, source, message.offset, config, result)
 
 
 def _apply_status(
@@ -292,19 +313,21 @@ def _apply_status(
     source: str,
     offset: int,
     config: FoldConfig,
-    tally: BatchTally,
+    result: BatchResult[AgentRecord],
 ) -> None:
     """Fold a status or profile event from ``source`` at ``offset``, unless applied."""
-    applied = record.applied
+    applied, tally = record.applied, result.tally
     if offset <= applied.get(source, -1):
         tally.replayed += 1
         return
     agent = record.agent
-    late = agent.late_status_events
+    late, session = agent.late_status_events, agent.session_index
     apply_agent_event(agent, event, config)
     applied[source] = offset
     if agent.late_status_events > late:
         tally.late += 1
+    if agent.session_index > session:
+        result.sessions_started.add(agent.agent_id.encode())
     tally.applied[event.type] = tally.applied.get(event.type, 0) + 1
     tally.event_ats.append(event.at_micros)
 
@@ -317,33 +340,42 @@ def _fold_changes(
 ) -> None:
     """Agent-changes messages: the changes chat events made, and forwarded status
     messages. Anything already applied (resent after a crash) is skipped."""
-    written, tally = result.written, result.tally
+    written = result.written
     for message in run:
         assert message.key is not None
         record = _agent_record(records, written, message.key, message.partition)
         received = decode_agent_input(message.value or b"")
         if isinstance(received, ForwardedStatus):
-            _apply_forwarded(record, received, config, tally)
+            _apply_forwarded(record, received, config, result)
         else:
-            _apply_changes(record, received, config, tally)
+            _apply_changes(record, received, message, config, result)
 
 
 def _apply_forwarded(
-    record: AgentRecord, forwarded: ForwardedStatus, config: FoldConfig, tally: BatchTally
+    record: AgentRecord,
+    forwarded: ForwardedStatus,
+    config: FoldConfig,
+    result: BatchResult[AgentRecord],
 ) -> None:
     event = decode_event(forwarded.value)
     # It was checked where it was published; a version that does not know its type skips it.
     if type(event) in _AGENT_EVENTS:
         source = f"status/{forwarded.partition}"
-        _apply_status(record, cast(AgentEvent, event), source, forwarded.offset, config, tally)
+        _apply_status(record, cast(AgentEvent, event), source, forwarded.offset, config, result)
     else:
-        tally.unknown += 1
+        result.tally.unknown += 1
 
 
 def _apply_changes(
-    record: AgentRecord, changes: list[SourcedChange], config: FoldConfig, tally: BatchTally
+    record: AgentRecord,
+    changes: list[SourcedChange],
+    message: InputRecord,
+    config: FoldConfig,
+    result: BatchResult[AgentRecord],
 ) -> None:
-    agent, applied = record.agent, record.applied
+    """Fold the changes of one agent-changes message, and keep each as evidence."""
+    agent, applied, tally, evidence = record.agent, record.applied, result.tally, result.evidence
+    key, partition = cast(bytes, message.key), message.partition
     tally.changes_received += len(changes)
     latest: int | None = None
     replayed = False
@@ -354,6 +386,9 @@ def _apply_changes(
             continue
         apply_change(agent, change, config)
         applied[source] = chat_offset
+        if carries_evidence(change):
+            item = evidence_key(key, chat_partition, chat_offset)
+            evidence.append((item, encode_evidence(change), partition))
         if latest is None or change.at > latest:
             latest = change.at
     if latest is not None:
@@ -385,6 +420,33 @@ class RecordStore(Protocol):
         """The record stored under ``key`` in ``partition``, if any."""
         ...
 
+    def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
+        """Every ``(key, record)`` of ``partition`` whose key starts with ``prefix``,
+        sorted by key."""
+        ...
+
+
+def compact_evidence(store: RecordStore, result: BatchResult[AgentRecord]) -> None:
+    """Add to ``result.evidence`` the writes that compact the evidence of every agent
+    whose session started over (``core.explain.compact_positions``): deletions, and
+    items cut down to the part a later breakdown still shows."""
+    for key in result.sessions_started:
+        record, partition = result.written[key]
+        prefix = evidence_prefix(key)
+        items = dict(store.scan(prefix, partition))
+        for item, value, _ in result.evidence:
+            if item.startswith(prefix):
+                items[item] = value  # type: ignore[assignment]
+        keys = sorted(item for item, value in items.items() if value is not None)
+        changes = [decode_evidence(items[item]) for item in keys]
+        kept = compact_positions(record.agent, changes)
+        for index, item in enumerate(keys):
+            change = kept.get(index)
+            if change is None:
+                result.evidence.append((item, None, partition))
+            elif change is not changes[index]:
+                result.evidence.append((item, encode_evidence(change), partition))
+
 
 Write = tuple[bytes, bytes, R, int]
 """``(key, encoded record, record, partition)``: one store write of a batch."""
@@ -405,6 +467,8 @@ class Stage(Generic[R]):
     fold: Callable[[dict[bytes, R | None], Sequence[Sequence[InputRecord]]], BatchResult[R]]
     home: Callable[[bytes, int], int]
     """The partition of the store that holds a key's record, given a message's partition."""
+    settle: Callable[[RecordStore, BatchResult[R]], None] | None = None
+    """Run after the fold with the store: what a stage adds from records it did not read."""
 
     def run(
         self, store: RecordStore, runs: Sequence[Sequence[InputRecord]]
@@ -420,6 +484,8 @@ class Stage(Generic[R]):
                     data = store.get(key, home(key, message.partition))
                     records[key] = None if data is None else decode(data)
         result = self.fold(records, runs)
+        if self.settle is not None:
+            self.settle(store, result)
         encode = self.encode
         writes = [
             (key, encode(record), record, partition)
@@ -450,6 +516,7 @@ def agent_stage(partitions: int, changes_topic: str, config: FoldConfig) -> Stag
             fold_agent_batch, partitions=partitions, changes_topic=changes_topic, config=config
         ),
         partial(_murmur2_home, partitions=partitions),
+        compact_evidence,
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from ..core.rules import DEFAULT_CONFIG, FoldConfig
-from ..core.state import AgentState, ChatState
+from ..core.state import AgentChange, AgentState, ChatState
 from .batch import (
     DeadLetter,
     InputRecord,
@@ -31,8 +31,11 @@ from .records import (
     ChatRecord,
     decode_agent_record,
     decode_chat_record,
+    decode_evidence,
     encode_changes,
     encode_forwarded,
+    evidence_prefix,
+    is_evidence_key,
 )
 
 __all__ = ["CHANGES", "CHATS", "STATUS", "LocalPipeline", "Message", "Position"]
@@ -65,11 +68,26 @@ class _Partitions:
         found = self.data.get(partition)
         return None if found is None else found.get(key)
 
-    def put(self, key: bytes, value: bytes, partition: int) -> None:
-        self.data.setdefault(partition, {})[key] = value
+    def put(self, key: bytes, value: bytes | None, partition: int) -> None:
+        """Store ``value`` under ``key``; None deletes it."""
+        found = self.data.setdefault(partition, {})
+        if value is None:
+            found.pop(key, None)
+        else:
+            found[key] = value
+
+    def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
+        found = self.data.get(partition, {})
+        return sorted((key, value) for key, value in found.items() if key.startswith(prefix))
 
     def values(self) -> list[bytes]:
-        return [value for found in self.data.values() for value in found.values()]
+        """Every agent or chat record (not the evidence items)."""
+        return [
+            value
+            for found in self.data.values()
+            for key, value in found.items()
+            if not is_evidence_key(key)
+        ]
 
 
 @dataclass(slots=True)
@@ -151,6 +169,8 @@ class LocalPipeline:
             self.dead_letters.extend(result_agents.dead_letters)
             for key, value, _, partition in agent_writes:
                 self.agent_store.put(key, value, partition)
+            for key, evidence, partition in result_agents.evidence:
+                self.agent_store.put(key, evidence, partition)
             for key, home, forwarded in result_agents.forwards:
                 self.publish(CHANGES, key, encode_forwarded(forwarded), home)
 
@@ -171,6 +191,13 @@ class LocalPipeline:
         """Every agent as stored."""
         states = [decode_agent_record(value).agent for value in self.agent_store.values()]
         return {state.agent_id: state for state in states}
+
+    def evidence(self, agent_id: str) -> list[AgentChange]:
+        """The evidence items of one agent as stored, in key order."""
+        key = agent_id.encode()
+        partition = partition_for(key, self.partitions)
+        items = self.agent_store.scan(evidence_prefix(key), partition)
+        return [decode_evidence(value) for _, value in items]
 
     def chats(self) -> dict[str, ChatState]:
         """Every chat as stored."""

@@ -30,10 +30,15 @@ __all__ = [
     "decode_agent_record",
     "decode_agent_status",
     "decode_chat_record",
+    "decode_evidence",
     "encode_agent_record",
     "encode_changes",
     "encode_chat_record",
+    "encode_evidence",
     "encode_forwarded",
+    "evidence_key",
+    "evidence_prefix",
+    "is_evidence_key",
 ]
 
 STATE_FORMAT_VERSION: Final = 3
@@ -133,6 +138,40 @@ def encode_forwarded(forwarded: ForwardedStatus) -> bytes:
     """Serialize a forwarded status message for the agent-changes topic."""
     partition, offset, value = forwarded
     return _encode((STATE_FORMAT_VERSION, _FORWARDED, partition, offset, value.decode()))
+
+
+EVIDENCE_KEY_MARK: Final = b"\xff"
+"""First byte of an evidence key: never the first byte of an agent id in UTF-8, so the
+agents table tells an agent record from an evidence item by its key alone."""
+
+
+def evidence_prefix(agent_key: bytes) -> bytes:
+    """The key prefix of every evidence item of one agent."""
+    return EVIDENCE_KEY_MARK + len(agent_key).to_bytes(2, "big") + agent_key
+
+
+def evidence_key(agent_key: bytes, chat_partition: int, chat_offset: int) -> bytes:
+    """Where the agents table keeps the change a chat event made to an agent, as
+    evidence for the breakdown (spec §9). Keys of one agent sort in the order of each
+    chat's events (a chat's events are in one partition)."""
+    position = chat_partition.to_bytes(4, "big") + chat_offset.to_bytes(8, "big")
+    return evidence_prefix(agent_key) + position
+
+
+def is_evidence_key(key: bytes) -> bool:
+    """True for an evidence item's key in the agents table, False for an agent's."""
+    return key[:1] == EVIDENCE_KEY_MARK
+
+
+def encode_evidence(change: AgentChange) -> bytes:
+    """Serialize one change kept as evidence."""
+    return _encode((STATE_FORMAT_VERSION, change))
+
+
+def decode_evidence(data: bytes) -> AgentChange:
+    """Read bytes written by :func:`encode_evidence`."""
+    change: AgentChange = _new_change(AgentChange, _payload(data)[1])
+    return change
 
 
 def decode_agent_input(data: bytes) -> list[SourcedChange] | ForwardedStatus:

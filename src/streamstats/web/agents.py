@@ -17,7 +17,8 @@ from aiohttp import web
 
 from ..core.instant import format_instant, parse_instant
 from ..core.view import Panel, view
-from ..streaming.records import decode_agent_record
+from ..core.explain import explain
+from ..streaming.records import decode_agent_record, decode_evidence
 from .access import Access, guarded
 from .responses import Freshness, error_response, json_response
 from .routing import Routing
@@ -95,8 +96,16 @@ class AgentReads:
         """``GET /agents/{agent_id}``: one agent's panel."""
         return await self.read(request, request.match_info["agent_id"])
 
-    async def read(self, request: web.Request, agent_id: str) -> web.Response:
-        """The panel of ``agent_id`` as of ``?at=``, read here or where it is owned."""
+    @guarded
+    async def explanation(self, request: web.Request) -> web.Response:
+        """``GET /agents/{agent_id}/explain``: the breakdown of one agent's panel (§9)."""
+        return await self.read(request, request.match_info["agent_id"], explained=True)
+
+    async def read(
+        self, request: web.Request, agent_id: str, explained: bool = False
+    ) -> web.Response:
+        """The panel of ``agent_id`` (or with ``explained`` its breakdown) as of ``?at=``,
+        read here or where it is owned."""
         self.access.require_agent(request, agent_id)
         try:
             now = read_at(request)
@@ -119,8 +128,12 @@ class AgentReads:
         if stored is None:
             message = f"no agent {agent_id!r}: no event has named it"
             return error_response(404, message, self.freshness.headers())
-        panel = view(decode_agent_record(stored).agent, now)
-        return json_response(panel, headers=self.freshness.headers())
+        agent = decode_agent_record(stored).agent
+        if explained:
+            evidence = [decode_evidence(item) for item in self.worker.stored_evidence(key)]
+            breakdown = explain(agent, evidence, now)
+            return json_response(breakdown, headers=self.freshness.headers())
+        return json_response(view(agent, now), headers=self.freshness.headers())
 
     @guarded
     async def agent_list(self, request: web.Request) -> web.Response:

@@ -47,6 +47,7 @@ def install_web(worker: WorkerView) -> None:
     # (dispatch and per-request web sensors) cost ~10 % of a panel read.
     router = web_router(worker.app)
     router.add_get("/agents/{agent_id}", reads.agent)
+    router.add_get("/agents/{agent_id}/explain", reads.explanation)
     router.add_get("/agents/{agent_id}/stream", stream.stream)
     router.add_post("/agents/{agent_id}/status", status.change_status)
     router.add_get("/agents", reads.agent_list)

@@ -98,6 +98,10 @@ class WorkerView(Protocol):
         """The agent record stored under ``key`` here, if this worker holds it."""
         ...
 
+    def stored_evidence(self, key: bytes) -> list[bytes]:
+        """The evidence items of the agent stored under ``key`` here, in order."""
+        ...
+
     async def status_index(self) -> dict[bytes, tuple[int, str]]:
         """Partition and current status of every agent in the table."""
         ...
