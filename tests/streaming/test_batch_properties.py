@@ -12,8 +12,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamstats.core.instant import parse_instant
 from streamstats.core.explain import Breakdown, explain
+from streamstats.core.instant import parse_instant
 from streamstats.core.replay import breakdowns, panels, replay_lines
 from streamstats.core.view import Panel, view
 from streamstats.streaming.local import CHATS, STATUS, LocalPipeline

@@ -15,9 +15,9 @@ from typing import Final, NamedTuple
 import orjson
 from aiohttp import web
 
+from ..core.explain import explain
 from ..core.instant import format_instant, parse_instant
 from ..core.view import Panel, view
-from ..core.explain import explain
 from ..streaming.records import decode_agent_record, decode_evidence
 from .access import Access, guarded
 from .responses import Freshness, error_response, json_response
