@@ -53,6 +53,7 @@ def day_so_far() -> list[bytes]:
         event(10, "agent.status_changed", 60, agent_id="ann", status="paused", reason="lunch"),
         event(11, "agent.status_changed", 30, agent_id="ann", status="online"),
         event(12, "agent.status_changed", 20, agent_id="carl", status="offline"),
+        event(13, "chat.assigned", 15, chat_id="c4", agent_id="dana"),
     ]
 
 
@@ -176,12 +177,12 @@ def test_the_team_view_lists_filters_and_sorts(
 ) -> None:
     _, worker = served
     page.goto(f"{worker.url}/team")
-    expect(page.locator("#rows tr")).to_have_count(3, timeout=2000)
+    expect(page.locator("#rows tr")).to_have_count(4, timeout=2000)
     page.select_option("#filter", "online")
     expect(page.locator("#rows tr")).to_have_count(1, timeout=3000)
     expect(page.locator("#rows tr td[data-key=agent_id]")).to_have_text(["ann"])
     page.select_option("#filter", "")
-    expect(page.locator("#rows tr")).to_have_count(3, timeout=3000)
+    expect(page.locator("#rows tr")).to_have_count(4, timeout=3000)
     page.click("th[data-key=closed]")
     page.click("th[data-key=closed]")
     expect(page.locator("#rows tr td[data-key=agent_id]").first).to_have_text("ann")
@@ -198,8 +199,66 @@ def test_the_team_view_pages_through_a_big_team(
     expect(page.locator("#prev")).to_be_disabled()
     screenshot(page, "team-pages")
     page.click("#next")
-    expect(ids).to_have_count(1, timeout=3000)
-    expect(page.locator("#count")).to_have_text("1 agent, page 2")
+    expect(ids).to_have_text(["carl", "dana"], timeout=3000)
+    expect(page.locator("#count")).to_have_text("2 agents, page 2")
     expect(page.locator("#next")).to_be_disabled()
     page.click("#prev")
     expect(ids).to_have_text(["ann", "bob"], timeout=3000)
+
+
+def test_clicking_a_counter_or_the_wheel_opens_its_breakdown(
+    served: tuple[Deployment, Worker], page: Page
+) -> None:
+    """Spec §9 in the panel: the chats behind a counter, the segments behind the wheel."""
+    _, worker = served
+    page.goto(f"{worker.url}/panel/ann")
+    expect(page.locator("#name")).to_have_text("Ann", timeout=2000)
+    status, _, explained = http("GET", f"{worker.url}/agents/ann/explain")
+    assert status == 200
+    page.click("[data-explain=closed]")
+    dialog = page.locator("#breakdown")
+    expect(dialog).to_be_visible(timeout=2000)
+    expect(page.locator("#breakdown-title")).to_have_text("Closed chats")
+    cells = page.locator("#breakdown-table tbody tr td:first-child")
+    expect(cells).to_have_text([item["chat_id"] for item in explained["chats"]["closed"]])
+    expect(page.locator("#breakdown-table tbody tr td:nth-child(4)")).to_have_text(["closed"])
+    screenshot(page, "breakdown-closed")
+    page.click("#breakdown-close")
+    expect(dialog).to_be_hidden()
+    page.click("[data-explain=missed]")
+    expect(cells).to_have_text(["c3"], timeout=2000)
+    page.click("#breakdown-close")
+    page.click("[data-explain=segments]")
+    expect(page.locator("#breakdown-title")).to_have_text("Time in this session", timeout=2000)
+    statuses = page.locator("#breakdown-table tbody tr td:first-child")
+    expect(statuses).to_have_text(["online", "paused", "online"])
+    expect(page.locator("#breakdown-table tbody tr td:nth-child(2)")).to_have_text(
+        ["", "lunch", ""]
+    )
+    screenshot(page, "breakdown-time")
+
+
+def test_the_team_view_shows_the_floor_at_a_glance(
+    served: tuple[Deployment, Worker], page: Page
+) -> None:
+    _, worker = served
+    page.goto(f"{worker.url}/team")
+    expect(page.locator("#rows tr")).to_have_count(4, timeout=2000)
+    status, _, body = http("GET", f"{worker.url}/agents")
+    assert status == 200
+    panels = body["agents"]
+    for current in ("online", "paused", "offline"):
+        count = sum(panel["status"]["current"] == current for panel in panels)
+        expect(page.locator(f"#floor-{current}")).to_have_text(str(count), timeout=3000)
+    for element, field in (("active", "active"), ("on-hold", "on_hold"), ("closed", "closed")):
+        total = sum(panel["chats"][field] for panel in panels)
+        expect(page.locator(f"#floor-{element}")).to_have_text(str(total))
+    dana = page.locator("tr[data-agent=dana] td[data-key=status]")
+    expect(dana).to_have_text("not online yet")
+    expect(page.locator("tr[data-agent=ann] td[data-key=status] .icon.online")).to_have_count(1)
+    bar = page.locator("tr[data-agent=ann] .session-bar i.paused")
+    width = float((bar.get_attribute("style") or "").split("width:")[1].strip(" %;"))
+    ann = next(panel for panel in panels if panel["agent_id"] == "ann")
+    share = 100 * ann["time"]["paused"] / ann["session"]["seconds"]
+    assert abs(width - share) < 2.0
+    screenshot(page, "team-floor")

@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 
 from .events import Status
 from .instant import format_instant, to_seconds
+from .rules import carries_evidence
 from .state import AgentChange, AgentState
 
 __all__ = [
@@ -228,13 +229,14 @@ def compact_positions(agent: AgentState, changes: Sequence[AgentChange]) -> dict
     """The changes a breakdown of ``agent`` needs from now on, by their index in
     ``changes`` (in order); a change kept whole is the very object given.
 
-    Kept whole: the changes the current session counts (a later session counts only
+    Kept whole: the changes the current session counts that a breakdown can show (mere
+    mentions of the agent are dropped; a later session counts only
     changes timed at or after its own start, which these are not earlier than). Kept as
     their ownership and hold part only: each chat's last ownership change and last hold
     change, when the chat is open now or a change kept whole opened it. Everything else
     belongs to sessions that are over.
     """
-    whole = [counted_in_session(change, agent) for change in changes]
+    whole = [counted_in_session(change, agent) and carries_evidence(change) for change in changes]
     needed: dict[int, list[int]] = {}
     for slot, part in enumerate((_ACTIVE, _ON_HOLD)):
         for index, delta in _last_deltas(changes, whole, part).items():

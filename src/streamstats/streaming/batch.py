@@ -34,7 +34,6 @@ from ..core.rules import (
     apply_agent_event,
     apply_change,
     apply_chat_event,
-    carries_evidence,
 )
 from ..core.state import AgentChange, AgentState, ChatState
 from .records import (
@@ -48,8 +47,8 @@ from .records import (
     decode_chat_record,
     decode_evidence,
     encode_agent_record,
+    encode_changes,
     encode_chat_record,
-    encode_evidence,
     evidence_key,
     evidence_prefix,
 )
@@ -117,7 +116,7 @@ class BatchTally:
 R = TypeVar("R", ChatRecord, AgentRecord)
 
 EvidenceWrite = tuple[bytes, bytes | None, int]
-"""``(key, encoded change or None to delete it, partition)``: an evidence item of the
+"""``(key, encoded changes or None to delete it, partition)``: an evidence item of the
 agents table (``records.evidence_key``)."""
 
 
@@ -373,28 +372,33 @@ def _apply_changes(
     config: FoldConfig,
     result: BatchResult[AgentRecord],
 ) -> None:
-    """Fold the changes of one agent-changes message, and keep each as evidence."""
-    agent, applied, tally, evidence = record.agent, record.applied, result.tally, result.evidence
-    key, partition = cast(bytes, message.key), message.partition
+    """Fold the changes of one agent-changes message, and keep what it applied as an
+    evidence item: the message itself when it applied all of it (the usual case)."""
+    agent, applied, tally = record.agent, record.applied, result.tally
     tally.changes_received += len(changes)
     latest: int | None = None
-    replayed = False
-    for chat_partition, chat_offset, change in changes:
+    skipped: list[int] = []
+    for index, (chat_partition, chat_offset, change) in enumerate(changes):
         source = _chat_source(chat_partition)
         if chat_offset <= applied.get(source, -1):
-            replayed = True
+            skipped.append(index)
             continue
         apply_change(agent, change, config)
         applied[source] = chat_offset
-        if carries_evidence(change):
-            item = evidence_key(key, chat_partition, chat_offset)
-            evidence.append((item, encode_evidence(change), partition))
         if latest is None or change.at > latest:
             latest = change.at
     if latest is not None:
         tally.event_ats.append(latest)
-    if replayed:
+        item = evidence_key(cast(bytes, message.key), message.partition, message.offset)
+        value = cast(bytes, message.value) if not skipped else _applied_only(changes, skipped)
+        result.evidence.append((item, value, message.partition))
+    if skipped:
         tally.replayed += 1
+
+
+def _applied_only(changes: list[SourcedChange], skipped: list[int]) -> bytes:
+    left_out = set(skipped)
+    return encode_changes([change for index, change in enumerate(changes) if index not in left_out])
 
 
 def changes_by_agent(changes: list[SourcedChange]) -> dict[str, list[SourcedChange]]:
@@ -428,8 +432,8 @@ class RecordStore(Protocol):
 
 def compact_evidence(store: RecordStore, result: BatchResult[AgentRecord]) -> None:
     """Add to ``result.evidence`` the writes that compact the evidence of every agent
-    whose session started over (``core.explain.compact_positions``): deletions, and
-    items cut down to the part a later breakdown still shows."""
+    whose session started over (``core.explain.compact_positions``): items deleted, or
+    cut down to the changes (and parts of them) a later breakdown still shows."""
     for key in result.sessions_started:
         record, partition = result.written[key]
         prefix = evidence_prefix(key)
@@ -437,15 +441,25 @@ def compact_evidence(store: RecordStore, result: BatchResult[AgentRecord]) -> No
         for item, value, _ in result.evidence:
             if item.startswith(prefix):
                 items[item] = value  # type: ignore[assignment]
-        keys = sorted(item for item, value in items.items() if value is not None)
-        changes = [decode_evidence(items[item]) for item in keys]
-        kept = compact_positions(record.agent, changes)
-        for index, item in enumerate(keys):
-            change = kept.get(index)
-            if change is None:
-                result.evidence.append((item, None, partition))
-            elif change is not changes[index]:
-                result.evidence.append((item, encode_evidence(change), partition))
+        owners: list[bytes] = []
+        sourced: list[SourcedChange] = []
+        for item in sorted(item for item, value in items.items() if value is not None):
+            for one in decode_evidence(items[item]):
+                owners.append(item)
+                sourced.append(one)
+        kept = compact_positions(record.agent, [change for _, _, change in sourced])
+        rewritten: dict[bytes, list[SourcedChange]] = {item: [] for item in owners}
+        changed: set[bytes] = set()
+        for index, item in enumerate(owners):
+            chat_partition, chat_offset, change = sourced[index]
+            found = kept.get(index)
+            if found is not change:
+                changed.add(item)
+            if found is not None:
+                rewritten[item].append((chat_partition, chat_offset, found))
+        for item in sorted(changed):
+            left = rewritten[item]
+            result.evidence.append((item, encode_changes(left) if left else None, partition))
 
 
 Write = tuple[bytes, bytes, R, int]

@@ -197,7 +197,7 @@ class LocalPipeline:
         key = agent_id.encode()
         partition = partition_for(key, self.partitions)
         items = self.agent_store.scan(evidence_prefix(key), partition)
-        return [decode_evidence(value) for _, value in items]
+        return [change for _, value in items for _, _, change in decode_evidence(value)]
 
     def chats(self) -> dict[str, ChatState]:
         """Every chat as stored."""

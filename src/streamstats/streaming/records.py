@@ -34,7 +34,6 @@ __all__ = [
     "encode_agent_record",
     "encode_changes",
     "encode_chat_record",
-    "encode_evidence",
     "encode_forwarded",
     "evidence_key",
     "evidence_prefix",
@@ -150,12 +149,11 @@ def evidence_prefix(agent_key: bytes) -> bytes:
     return EVIDENCE_KEY_MARK + len(agent_key).to_bytes(2, "big") + agent_key
 
 
-def evidence_key(agent_key: bytes, chat_partition: int, chat_offset: int) -> bytes:
-    """Where the agents table keeps the change a chat event made to an agent, as
-    evidence for the breakdown (spec §9). Keys of one agent sort in the order of each
-    chat's events (a chat's events are in one partition)."""
-    position = chat_partition.to_bytes(4, "big") + chat_offset.to_bytes(8, "big")
-    return evidence_prefix(agent_key) + position
+def evidence_key(agent_key: bytes, partition: int, offset: int) -> bytes:
+    """Where the agents table keeps, as evidence for the breakdown (spec §9), the changes
+    an agent-changes message at ``offset`` of the agent's ``partition`` brought. An
+    agent's keys sort in the order the agent applied the messages."""
+    return evidence_prefix(agent_key) + partition.to_bytes(4, "big") + offset.to_bytes(8, "big")
 
 
 def is_evidence_key(key: bytes) -> bool:
@@ -163,15 +161,12 @@ def is_evidence_key(key: bytes) -> bool:
     return key[:1] == EVIDENCE_KEY_MARK
 
 
-def encode_evidence(change: AgentChange) -> bytes:
-    """Serialize one change kept as evidence."""
-    return _encode((STATE_FORMAT_VERSION, change))
-
-
-def decode_evidence(data: bytes) -> AgentChange:
-    """Read bytes written by :func:`encode_evidence`."""
-    change: AgentChange = _new_change(AgentChange, _payload(data)[1])
-    return change
+def decode_evidence(data: bytes) -> list[SourcedChange]:
+    """The changes of an evidence item: an agent-changes message (``encode_changes``)."""
+    changes = decode_agent_input(data)
+    if isinstance(changes, ForwardedStatus):
+        raise StateFormatError("stored evidence is a status message, not agent changes")
+    return changes
 
 
 def decode_agent_input(data: bytes) -> list[SourcedChange] | ForwardedStatus:

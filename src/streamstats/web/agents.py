@@ -130,7 +130,11 @@ class AgentReads:
             return error_response(404, message, self.freshness.headers())
         agent = decode_agent_record(stored).agent
         if explained:
-            evidence = [decode_evidence(item) for item in self.worker.stored_evidence(key)]
+            evidence = [
+                change
+                for item in self.worker.stored_evidence(key)
+                for _, _, change in decode_evidence(item)
+            ]
             breakdown = explain(agent, evidence, now)
             return json_response(breakdown, headers=self.freshness.headers())
         return json_response(view(agent, now), headers=self.freshness.headers())

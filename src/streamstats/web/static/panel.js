@@ -106,6 +106,65 @@
     $("toggle").textContent = collapsed ? "▸" : "▾";
   });
 
+  // The breakdown (spec §9): the segments behind the wheel, the chats behind a counter.
+  const BREAKDOWNS = {
+    segments: ["Time in this session", ["Status", "Reason", "From", "To", "Duration"]],
+    closed: ["Closed chats", ["Chat", "At", "Change", "Why"]],
+    missed: ["Missed chats", ["Chat", "At", "Event"]],
+    on_hold: ["Chats on hold", ["Chat", "Since"]],
+    active: ["Active chats", ["Chat", "Since"]],
+  };
+  const when = (text) => new Date(text).toLocaleString([], { dateStyle: "short", timeStyle: "medium" });
+
+  function breakdownRows(kind, body) {
+    if (kind === "segments") {
+      return body.session.segments.map((s) => [s.status, s.reason || "", when(s.from), when(s.to), clock(s.seconds)]);
+    }
+    const chats = body.chats;
+    if (kind === "closed") {
+      const counted = chats.closed.map((c) => [c.chat_id, when(c.at), c.change > 0 ? "+1" : "−1", c.why]);
+      const dropped = chats.closed_not_counted.map((c) => [c.chat_id, when(c.at), "0 (was −1)", c.why]);
+      return counted.concat(dropped);
+    }
+    if (kind === "missed") return chats.missed.map((c) => [c.chat_id, when(c.at), c.event_id]);
+    return chats[kind].map((c) => [c.chat_id, when(c.since)]);
+  }
+
+  async function openBreakdown(kind) {
+    const answer = await fetch("/agents/" + encodeURIComponent(agentId) + "/explain", { headers: headers() });
+    const body = await answer.json();
+    if (!answer.ok) {
+      showError(body.error);
+      return;
+    }
+    const [title, columns] = BREAKDOWNS[kind];
+    const rows = breakdownRows(kind, body);
+    $("breakdown-title").textContent = title;
+    $("breakdown-summary").textContent =
+      rows.length === 0 ? "Nothing yet in this session." : rows.length + " as of " + when(body.as_of);
+    const table = $("breakdown-table");
+    table.dataset.kind = kind;
+    table.tHead.replaceChildren(row("th", columns));
+    table.tBodies[0].replaceChildren(...rows.map((cells) => row("td", cells)));
+    const dialog = $("breakdown");
+    if (!dialog.open) dialog.showModal();
+  }
+
+  function row(tag, cells) {
+    const tr = document.createElement("tr");
+    for (const text of cells) {
+      const cell = document.createElement(tag);
+      cell.textContent = text;
+      tr.appendChild(cell);
+    }
+    return tr;
+  }
+
+  for (const element of document.querySelectorAll("[data-explain]")) {
+    element.addEventListener("click", () => openBreakdown(element.dataset.explain));
+  }
+  $("breakdown-close").addEventListener("click", () => $("breakdown").close());
+
   // Changes arrive as Server-Sent Events; a slow poll is the fallback and shows errors.
   function listen() {
     const query = token ? "?token=" + encodeURIComponent(token) : "";

@@ -18,16 +18,65 @@
     const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
     return h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
   };
-  const row = (panel, elapsed) => ({
-    agent_id: panel.agent_id,
-    name: panel.name || "",
-    status: panel.status.current || "",
-    seconds: panel.status.current ? panel.status.seconds + elapsed : 0,
-    active: panel.chats.active,
-    on_hold: panel.chats.on_hold,
-    closed: panel.chats.closed,
-    missed: panel.chats.missed,
-  });
+  const row = (panel, elapsed) => {
+    const current = panel.status.current;
+    const time = Object.assign({}, panel.time);
+    const inSession = panel.session.first_online !== null;
+    if (inSession && current) time[current] += elapsed;
+    return {
+      agent_id: panel.agent_id,
+      name: panel.name || "",
+      status: current || "",
+      seconds: current ? panel.status.seconds + elapsed : 0,
+      session: inSession ? panel.session.seconds + elapsed : 0,
+      time: time,
+      active: panel.chats.active,
+      on_hold: panel.chats.on_hold,
+      closed: panel.chats.closed,
+      missed: panel.chats.missed,
+    };
+  };
+
+  // Status by colour and icon as well as by word.
+  function statusCell(td, status) {
+    const icon = document.createElement("span");
+    icon.className = "icon " + (status || "none");
+    icon.setAttribute("aria-hidden", "true");
+    td.append(icon, status || "not online yet");
+    td.className = "status " + (status || "none");
+  }
+
+  // Online, paused and offline time of the session as one small bar.
+  function sessionCell(td, r) {
+    const bar = document.createElement("span");
+    bar.className = "session-bar";
+    bar.title = ["online", "paused", "offline"].map((part) => part + " " + clock(r.time[part])).join(", ");
+    for (const part of ["online", "paused", "offline"]) {
+      const piece = document.createElement("i");
+      piece.className = part;
+      piece.style.width = (r.session > 0 ? (100 * r.time[part]) / r.session : 0).toFixed(2) + "%";
+      bar.appendChild(piece);
+    }
+    const total = document.createElement("span");
+    total.className = "clock";
+    total.textContent = r.session > 0 ? clock(r.session) : "—";
+    td.append(bar, total);
+  }
+
+  function showFloor(rows) {
+    const sum = (key) => rows.reduce((total, r) => total + r[key], 0);
+    for (const status of ["online", "paused", "offline"]) {
+      $("floor-" + status).textContent = rows.filter((r) => r.status === status).length;
+    }
+    $("floor-active").textContent = sum("active");
+    $("floor-on-hold").textContent = sum("on_hold");
+    $("floor-closed").textContent = sum("closed");
+    const paged = starts.length > 1 || next !== null;
+    const waiting = rows.filter((r) => !r.status).length;
+    $("floor-scope").textContent =
+      (paged ? "These figures count the agents of this page." : "") +
+      (waiting ? (paged ? " " : "") + waiting + " not online yet." : "");
+  }
 
   function render() {
     const elapsed = (Date.now() - fetchedAt) / 1000;
@@ -41,19 +90,24 @@
         const tr = document.createElement("tr");
         tr.dataset.agent = r.agent_id;
         for (const [key, text] of [
-          ["agent_id", r.agent_id], ["name", r.name], ["status", r.status],
-          ["seconds", clock(r.seconds)], ["active", r.active], ["on_hold", r.on_hold],
-          ["closed", r.closed], ["missed", r.missed],
+          ["agent_id", r.agent_id], ["name", r.name], ["status", null],
+          ["seconds", r.status ? clock(r.seconds) : "—"], ["session", null], ["active", r.active],
+          ["on_hold", r.on_hold], ["closed", r.closed], ["missed", r.missed],
         ]) {
           const td = document.createElement("td");
-          td.textContent = text;
           td.dataset.key = key;
-          if (typeof r[key] === "number") td.className = "num";
+          if (key === "status") statusCell(td, r.status);
+          else if (key === "session") sessionCell(td, r);
+          else {
+            td.textContent = text;
+            if (typeof r[key] === "number") td.className = "num";
+          }
           tr.appendChild(td);
         }
         return tr;
       })
     );
+    showFloor(rows);
     const paged = starts.length > 1 || next !== null;
     const counted = rows.length === 1 ? "1 agent" : rows.length + " agents";
     $("count").textContent = counted + (paged ? ", page " + starts.length : "");
