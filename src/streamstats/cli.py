@@ -62,7 +62,9 @@ def _replay(args: argparse.Namespace) -> int:
         with source:
             tune_garbage_collector()
             lines = source if other is None else source.readlines()
-            result = replay_lines(lines, config=fold.config, evidence=args.explain)
+            result = replay_lines(
+                lines, config=fold.config, evidence=args.explain, sessions=args.sessions
+            )
     except OSError as error:
         print(f"streamstats replay: reading {args.file} failed: {error}", file=sys.stderr)
         return 2
@@ -72,7 +74,8 @@ def _replay(args: argparse.Namespace) -> int:
         comparison = compare(result, second, args.at)
         sys.stdout.buffer.write(orjson.dumps(comparison, option=orjson.OPT_SORT_KEYS) + b"\n")
     else:
-        sys.stdout.buffer.write(render(result, args.at, explained=args.explain))
+        show = "breakdowns" if args.explain else "sessions" if args.sessions else "panels"
+        sys.stdout.buffer.write(render(result, args.at, show))
     return 0
 
 
@@ -257,6 +260,12 @@ def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="print each agent's breakdown (segments, and the chats behind each counter) "
         "instead of its panel",
+    )
+    output.add_argument(
+        "--sessions",
+        action="store_true",
+        help="print each agent's sessions (ended ones with their final figures, the "
+        "current one last) instead of its panel",
     )
     output.add_argument(
         "--compare-offline-gap-hours",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -11,6 +11,7 @@ import orjson
 from .events import AgentEvent, ChatEvent, InvalidEvent, UnknownEvent, decode_event
 from .explain import Breakdown, explain
 from .rules import DEFAULT_CONFIG, FoldConfig, Projector
+from .sessions import SessionFigures, history
 from .view import Panel, view
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "panels",
     "render",
     "replay_lines",
+    "session_histories",
 ]
 
 
@@ -52,14 +54,18 @@ def replay_lines(
     config: FoldConfig = DEFAULT_CONFIG,
     result: ReplayResult | None = None,
     evidence: bool = False,
+    sessions: bool = False,
 ) -> ReplayResult:
     """Fold JSON-lines events in order, in batches; blank lines are skipped silently.
 
     Pass a previous ``result`` to continue folding into it; ``evidence`` keeps what
-    :func:`breakdowns` needs.
+    :func:`breakdowns` needs, ``sessions`` what :func:`session_histories` needs.
     """
     if result is None:
-        result = ReplayResult(Projector(config, evidence={} if evidence else None))
+        projector = Projector(
+            config, evidence={} if evidence else None, sessions={} if sessions else None
+        )
+        result = ReplayResult(projector)
     fold = result.projector.apply_all
     latest = result.latest_at
     batch: list[AgentEvent | ChatEvent] = []
@@ -111,6 +117,26 @@ def breakdowns(result: ReplayResult, at: int | None = None) -> dict[str, Breakdo
     }
 
 
+def session_histories(
+    result: ReplayResult, at: int | None = None
+) -> dict[str, list[SessionFigures]]:
+    """Every agent's sessions at ``at`` (default: the latest event time), by agent id.
+
+    The result must come from ``replay_lines(..., sessions=True)``.
+    """
+    now = at if at is not None else result.latest_at
+    projector = result.projector
+    if projector.sessions is None:
+        raise ValueError("session histories need a replay folded with sessions=True")
+    if now is None:
+        return {}
+    gap = projector.config.offline_gap
+    return {
+        agent_id: history(agent, projector.sessions.get(agent_id, {}).values(), now, gap)
+        for agent_id, agent in sorted(projector.agents.items())
+    }
+
+
 def compare(first: ReplayResult, second: ReplayResult, at: int | None = None) -> dict[str, object]:
     """The panel fields that differ between two replays of one input (spec §11).
 
@@ -155,8 +181,14 @@ def _fields(panel: object, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def render(result: ReplayResult, at: int | None = None, explained: bool = False) -> bytes:
+def render(result: ReplayResult, at: int | None = None, show: str = "panels") -> bytes:
     """The replay output: ``{"agents": {...}}`` with keys sorted, and a newline: the
-    panels, or with ``explained`` the breakdowns."""
-    agents = breakdowns(result, at) if explained else panels(result, at)
+    panels, or (``show``) the ``"breakdowns"`` or the ``"sessions"``."""
+    agents: Mapping[str, object]
+    if show == "breakdowns":
+        agents = breakdowns(result, at)
+    elif show == "sessions":
+        agents = session_histories(result, at)
+    else:
+        agents = panels(result, at)
     return orjson.dumps({"agents": agents}, option=orjson.OPT_SORT_KEYS) + b"\n"

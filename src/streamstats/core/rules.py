@@ -46,10 +46,12 @@ __all__ = [
     "Projector",
     "apply_agent_event",
     "apply_change",
+    "amend_session",
     "apply_chat_event",
     "carries_evidence",
     "counts_in_session",
     "sum_in_session",
+    "time_in_status",
 ]
 
 DEFAULT_OFFLINE_GAP: Final = 6 * 3600 * MICROS_PER_SECOND
@@ -269,7 +271,7 @@ def _reset_horizon(agent: AgentState, gap: int) -> int | None:
     since = agent.since
     if since is None:
         return None
-    if agent.session_index >= 1 and agent.gap_seen:
+    if agent.session_index >= 1 and agent.gap_start is not None:
         return since  # the next transition to online starts a session
     if agent.session_index >= 1 and agent.status == "offline":
         assert agent.offline_since is not None
@@ -279,12 +281,16 @@ def _reset_horizon(agent: AgentState, gap: int) -> int | None:
     return since + gap
 
 
-def apply_change(agent: AgentState, change: AgentChange, config: FoldConfig) -> None:
-    """Fold a change caused by a chat event into ``agent`` (in place)."""
+def apply_change(agent: AgentState, change: AgentChange, config: FoldConfig) -> bool:
+    """Fold a change caused by a chat event into ``agent`` (in place).
+
+    True when the change counts in a session that has ended, not in the current one:
+    only that session's summary can count it (``core.sessions.amend_session``).
+    """
     agent.active += change.active
     agent.on_hold += change.on_hold
     if not (change.closed or change.uncredit_since is not None or change.missed or change.holds):
-        return
+        return False
     horizon = _reset_horizon(agent, config.offline_gap)
     if horizon is None or change.at >= horizon:
         # A later status event may still start a session before this change: keep it apart.
@@ -294,7 +300,44 @@ def apply_change(agent: AgentState, change: AgentChange, config: FoldConfig) -> 
         agent.closed += closed
         agent.missed += missed
         agent.holds += holds
-    # else: the change belongs to a session that has ended; only open chats still count.
+    else:
+        return True
+    return False
+
+
+def time_in_status(agent: AgentState, until: int) -> list[int]:
+    """Microseconds online, offline and paused in the session up to ``until``."""
+    totals = list(agent.folded)
+    starts, statuses = agent.segment_starts, agent.segment_statuses
+    last = len(starts) - 1
+    for index, begin in enumerate(starts):
+        end = min(starts[index + 1] if index < last else until, until)
+        if end > begin:
+            totals[STATUS_SLOT[statuses[index]]] += end - begin
+    return totals
+
+
+def _ended_session(agent: AgentState, next_start: int) -> list[int]:
+    """The summary of the agent's session as it ends, before the next one starts at
+    ``next_start``: times up to its end, and every change timed before ``next_start``."""
+    end = agent.gap_start
+    assert end is not None
+    assert agent.session_start is not None
+    closed, missed, holds = sum_in_session(
+        (change for change in agent.pending if change.at < next_start), agent
+    )
+    online, offline, paused = time_in_status(agent, end)
+    return [
+        agent.session_start,
+        end,
+        online,
+        offline,
+        paused,
+        agent.closed + closed,
+        agent.missed + missed,
+        agent.holds + holds,
+        agent.session_index,
+    ]
 
 
 def _settle(agent: AgentState, new_session: bool, gap: int) -> None:
@@ -326,20 +369,25 @@ def _settle(agent: AgentState, new_session: bool, gap: int) -> None:
 
 def _move_clock(agent: AgentState, at: int, status: Status, reason: str | None, gap: int) -> bool:
     """Move the agent's clock to ``status`` at ``at``; whether that starts a session."""
-    offline_since, gap_seen = agent.offline_since, agent.gap_seen
+    offline_since = agent.offline_since
     if agent.status == "offline" and status != "offline":
         assert offline_since is not None
-        gap_seen = gap_seen or at - offline_since >= gap
+        if agent.gap_start is None and at - offline_since >= gap:
+            agent.gap_start = offline_since  # the session ends where the gap began
         offline_since = None
     elif status == "offline" and agent.status != "offline":
         offline_since = at
     new_session = (
-        status == "online" and agent.status != "online" and (agent.session_index == 0 or gap_seen)
+        status == "online"
+        and agent.status != "online"
+        and (agent.session_index == 0 or agent.gap_start is not None)
     )
     if new_session:
+        if agent.session_index >= 1:
+            agent.last_session = _ended_session(agent, at)
         agent.session_start = at
         agent.session_index += 1
-        gap_seen = False
+        agent.gap_start = None
         agent.segment_starts = [at]
         agent.segment_statuses = [status]
         agent.segment_reasons = [reason]
@@ -352,7 +400,7 @@ def _move_clock(agent: AgentState, at: int, status: Status, reason: str | None, 
         if len(agent.segment_starts) > MAX_SEGMENTS:
             _fold_oldest(agent)
     agent.status, agent.since, agent.reason = status, at, reason
-    agent.offline_since, agent.gap_seen = offline_since, gap_seen
+    agent.offline_since = offline_since
     return new_session
 
 
@@ -410,24 +458,30 @@ class Projector:
     """Folds a mixed stream of events into agent and chat records, as replay does.
 
     With ``evidence`` (a dictionary), every change an agent applies that a breakdown can
-    show is also kept there, by agent id, in order (``streamstats.core.explain``).
+    show is also kept there, by agent id, in order (``streamstats.core.explain``). With
+    ``sessions``, every ended session's summary, by agent id and session start.
     """
 
     config: FoldConfig = DEFAULT_CONFIG
     agents: dict[str, AgentState] = field(default_factory=dict)
     chats: dict[str, ChatState] = field(default_factory=dict)
     evidence: dict[str, list[AgentChange]] | None = None
+    sessions: dict[str, dict[int, list[int]]] | None = None
 
     def apply_all(self, events: Iterable[AgentEvent | ChatEvent]) -> None:
         """Fold a batch of events, in order."""
         agents, chats, config, evidence = self.agents, self.chats, self.config, self.evidence
+        sessions = self.sessions
         for event in events:
             if type(event) in _AGENT_EVENTS:
                 assert isinstance(event, (AgentStatusChanged, AgentProfileChanged))
                 agent = agents.get(event.agent_id)
                 if agent is None:
                     agent = agents[event.agent_id] = AgentState(event.agent_id)
+                last = agent.last_session
                 apply_agent_event(agent, event, config)
+                if sessions is not None and agent.last_session is not last:
+                    _keep_session(sessions, agent)
                 continue
             chat = chats.get(event.chat_id)  # type: ignore[union-attr]
             if chat is None:
@@ -436,6 +490,37 @@ class Projector:
                 agent = agents.get(change.agent_id)
                 if agent is None:
                     agent = agents[change.agent_id] = AgentState(change.agent_id)
-                apply_change(agent, change, config)
+                ended = apply_change(agent, change, config)
                 if evidence is not None and carries_evidence(change):
                     evidence.setdefault(change.agent_id, []).append(change)
+                if ended and sessions is not None:
+                    amend_session(sessions.get(agent.agent_id, {}), change)
+
+
+def _keep_session(sessions: dict[str, dict[int, list[int]]], agent: AgentState) -> None:
+    summary = agent.last_session
+    assert summary is not None
+    sessions.setdefault(agent.agent_id, {})[summary[0]] = summary
+
+
+def amend_session(summaries: dict[int, list[int]], change: AgentChange) -> int | None:
+    """Count a change that arrived after its session ended in that session's summary
+    (``summaries`` by session start, changed in place); the start of the session it
+    changed, if any. A summary is replaced, never changed in place."""
+    starts = [start for start in summaries if start <= change.at]
+    if starts:
+        start = max(starts)
+    elif summaries and summaries[min(summaries)][8] == 1:
+        start = min(summaries)  # the first session counts every change before it
+    else:
+        return None
+    summary = summaries[start]
+    index = summary[8]
+    closed = change.closed
+    if change.uncredit_since is not None and not (index > 1 and change.uncredit_since < start):
+        closed -= 1
+    if not (closed or change.missed or change.holds):
+        return None
+    counters = [summary[5] + closed, summary[6] + change.missed, summary[7] + change.holds]
+    summaries[start] = [*summary[:5], *counters, index]
+    return start

@@ -17,6 +17,7 @@ from .events import Status
 
 __all__ = [
     "REMEMBERED_EVENT_IDS",
+    "SESSION_FIELDS",
     "AgentChange",
     "AgentState",
     "ChatState",
@@ -57,11 +58,11 @@ class AgentState:
 
     The session clock: ``status`` since ``since`` (with ``reason``); the session began at
     ``session_start`` and is the agent's ``session_index``-th; ``offline_since`` is the
-    start of the current offline period and ``gap_seen`` tells whether an offline gap
-    happened since the session began. ``segment_starts[i]`` is when the agent entered
-    ``segment_statuses[i]`` with ``segment_reasons[i]`` during the session; ``folded``
-    holds the online, offline and paused microseconds of segments dropped to bound the
-    lists.
+    start of the current offline period and ``gap_start`` is the start of the first
+    offline gap since the session began (None: none yet), the session's end.
+    ``segment_starts[i]`` is when the agent entered ``segment_statuses[i]`` with
+    ``segment_reasons[i]`` during the session; ``folded`` holds the online, offline and
+    paused microseconds of segments dropped to bound the lists.
 
     The chat tally: ``active`` and ``on_hold`` count open chats now. ``closed``, ``missed``
     and ``holds`` are settled sums, changes timed before the reset horizon and already
@@ -78,7 +79,7 @@ class AgentState:
     session_start: int | None = None
     session_index: int = 0
     offline_since: int | None = None
-    gap_seen: bool = False
+    gap_start: int | None = None
     segment_starts: list[int] = field(default_factory=list)
     segment_statuses: list[Status] = field(default_factory=list)
     segment_reasons: list[str | None] = field(default_factory=list)
@@ -91,6 +92,25 @@ class AgentState:
     pending: list[AgentChange] = field(default_factory=list)
     late_status_events: int = 0
     recent_ids: list[str] = field(default_factory=list)
+    last_session: list[int] | None = None
+    """The summary of the session before the current one (:data:`SESSION_FIELDS`) as it
+    was when that session ended; chat events that arrive later amend the summary kept
+    outside the record (``rules.amend_session``)."""
+
+
+SESSION_FIELDS: Final = (
+    "start",
+    "end",
+    "online",
+    "offline",
+    "paused",
+    "closed",
+    "missed",
+    "holds",
+    "index",
+)
+"""The fields of an ended session's summary, a list of integers: its start and end, its
+online, offline and paused microseconds, its closed, missed and holds, and its number."""
 
 
 @dataclass(slots=True)

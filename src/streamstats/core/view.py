@@ -7,7 +7,7 @@ from typing import Literal
 from typing_extensions import TypedDict
 
 from .instant import format_instant, to_seconds
-from .rules import STATUS_SLOT, sum_in_session
+from .rules import sum_in_session, time_in_status
 from .state import AgentState
 
 __all__ = ["Panel", "session_counters", "view"]
@@ -92,14 +92,8 @@ def _display_name(name: str | None, nickname: str | None) -> str | None:
 
 def _time_in_status(state: AgentState, now: int) -> tuple[float, float, float]:
     """Seconds online, offline and paused since the session start, clipped to ``now``."""
-    totals = list(state.folded)
-    starts, statuses = state.segment_starts, state.segment_statuses
-    last = len(starts) - 1
-    for index, begin in enumerate(starts):
-        end = min(starts[index + 1] if index < last else now, now)
-        if end > begin:
-            totals[STATUS_SLOT[statuses[index]]] += end - begin
-    return to_seconds(totals[0]), to_seconds(totals[1]), to_seconds(totals[2])
+    online, offline, paused = time_in_status(state, now)
+    return to_seconds(online), to_seconds(offline), to_seconds(paused)
 
 
 def session_counters(state: AgentState) -> tuple[int, int, int]:
