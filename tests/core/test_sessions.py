@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -49,7 +50,7 @@ def test_an_ended_session_has_the_figures_of_the_panel_just_before_the_next_one(
     for agent_id, sessions in histories.items():
         if stale_status_events(events, agent_id):
             continue  # the events timed before an instant are then not a prefix of its stream
-        for ended, following in zip(sessions, sessions[1:], strict=False):
+        for ended, following in pairwise(sessions):
             assert ended["end"] is not None
             next_start = parse_instant(following["start"])
             end = parse_instant(ended["end"])
