@@ -86,6 +86,20 @@ def explained(pipeline: LocalPipeline) -> list[dict[str, Breakdown]]:
     ]
 
 
+def stored_sessions(pipeline: LocalPipeline) -> dict[str, dict[int, list[int]]]:
+    """Every agent's ended sessions as the agent stage stored them."""
+    found = {agent_id: pipeline.sessions(agent_id) for agent_id in pipeline.agents()}
+    return {agent_id: sessions for agent_id, sessions in found.items() if sessions}
+
+
+def published_sessions(pipeline: LocalPipeline) -> dict[str, dict[int, list[int]]]:
+    """The agent-sessions topic after compaction, by agent and session start."""
+    found: dict[str, dict[int, list[int]]] = {}
+    for (agent_id, start), summary in pipeline.published_sessions.items():
+        found.setdefault(agent_id, {})[start] = summary
+    return found
+
+
 def with_duplicates(data: st.DataObject, events: list[Wire]) -> list[Wire]:
     """``events`` with some delivered again later (the platform may send an event twice)."""
     duplicated = list(events)
@@ -119,6 +133,8 @@ def test_any_batches_and_crashes_give_the_records_and_panels_of_batches_of_one(
     assert split.chats() == single.chats()
     assert read(split) == read(single)
     assert explained(split) == explained(single)
+    assert stored_sessions(split) == stored_sessions(single)
+    assert published_sessions(split) == stored_sessions(single)
     assert not split.dead_letters
 
 
@@ -128,9 +144,12 @@ def test_the_worker_fold_equals_replay(data: st.DataObject) -> None:
     events = with_duplicates(data, data.draw(interleaving(data.draw(streams()))))
     pipeline = pipeline_of(events, data.draw(partitioners))
     pipeline.fetch_all(data.draw(st.integers(1, 8)))
-    replayed = replay_lines(lines(events), evidence=True)
+    replayed = replay_lines(lines(events), evidence=True, sessions=True)
     assert read(pipeline) == [panels(replayed, at) for at in READINGS]
     assert explained(pipeline) == [breakdowns(replayed, at) for at in READINGS]
+    assert stored_sessions(pipeline) == {
+        agent_id: ended for agent_id, ended in (replayed.projector.sessions or {}).items() if ended
+    }
     assert pipeline.chats() == replayed.projector.chats
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "apply_chat_event",
     "carries_evidence",
     "counts_in_session",
+    "session_holding",
     "sum_in_session",
     "time_in_status",
 ]
@@ -503,16 +504,23 @@ def _keep_session(sessions: dict[str, dict[int, list[int]]], agent: AgentState) 
     sessions.setdefault(agent.agent_id, {})[summary[0]] = summary
 
 
+def session_holding(summaries: dict[int, list[int]], at: int) -> int | None:
+    """The start of the ended session (of ``summaries``, by start) whose counters count a
+    change timed ``at``: the latest begun by then, or the first for an earlier change."""
+    starts = [start for start in summaries if start <= at]
+    if starts:
+        return max(starts)
+    if summaries and summaries[min(summaries)][8] == 1:
+        return min(summaries)  # the first session counts every change before it
+    return None
+
+
 def amend_session(summaries: dict[int, list[int]], change: AgentChange) -> int | None:
     """Count a change that arrived after its session ended in that session's summary
     (``summaries`` by session start, changed in place); the start of the session it
     changed, if any. A summary is replaced, never changed in place."""
-    starts = [start for start in summaries if start <= change.at]
-    if starts:
-        start = max(starts)
-    elif summaries and summaries[min(summaries)][8] == 1:
-        start = min(summaries)  # the first session counts every change before it
-    else:
+    start = session_holding(summaries, change.at)
+    if start is None:
         return None
     summary = summaries[start]
     index = summary[8]

@@ -22,14 +22,7 @@ from faust.types import TP, StreamT
 
 from ..metrics import BatchCounter, Metrics
 from ..settings import Settings
-from ..streaming.batch import (
-    DeadLetter,
-    EvidenceWrite,
-    InputRecord,
-    Stage,
-    Write,
-    changes_by_agent,
-)
+from ..streaming.batch import DeadLetter, InputRecord, ItemWrite, changes_by_agent
 from ..streaming.offsets import OffsetWatch
 from ..streaming.records import (
     ForwardedStatus,
@@ -37,6 +30,7 @@ from ..streaming.records import (
     encode_changes,
     encode_forwarded,
 )
+from ..streaming.stages import Stage, Write
 from .intake import Fetch
 from .kafka import read_offsets
 from .output import Delivery, OutputBatches
@@ -175,7 +169,7 @@ class FetchFolder:
 
     def _fold(
         self, runs: Runs, stage: StageTable, outputs: OutputBatches, now: float | None = None
-    ) -> tuple[list[Write[Any]], list[EvidenceWrite]]:
+    ) -> tuple[list[Write[Any]], list[ItemWrite]]:
         """Fold runs of consecutive messages (one per partition) of one stage; queue the
         dead letters and agent changes in ``outputs``; the store writes it asks for, and
         the evidence items (agent stage) to write after them."""
@@ -187,11 +181,11 @@ class FetchFolder:
             self._send_changes(result.sends, outputs)
         if result.forwards:
             self._forward(result.forwards, outputs)
-        return writes, result.evidence
+        return writes, result.items
 
     def _fold_runs(
         self, runs: Runs, stage: StageTable, now: float, outputs: OutputBatches
-    ) -> tuple[list[Write[Any]], list[EvidenceWrite]]:
+    ) -> tuple[list[Write[Any]], list[ItemWrite]]:
         """Fold a fetch's runs of one stage, and queue the changelog records of its writes."""
         if not runs:
             return [], []

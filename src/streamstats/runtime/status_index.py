@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import faust
 
-from ..streaming.records import AgentRecord, decode_agent_status, is_evidence_key
+from ..streaming.records import AgentRecord, decode_agent_status, is_item_key
 from .tables import Placement
 
 __all__ = ["STATUSES_PER_SLICE", "StatusIndex"]
@@ -71,7 +71,7 @@ class StatusIndex:
         self.rebuilding = written
         try:
             for number, (key, stored) in enumerate(list(self.agents.items()), 1):
-                if not is_evidence_key(key):  # the breakdown's items, in the same table
+                if not is_item_key(key):  # the breakdown's items, in the same table
                     status = decode_agent_status(stored) or "unknown"
                     rebuilt[key] = (self.placement.agent_partition(key), status)
                 if number % STATUSES_PER_SLICE == 0:

@@ -20,7 +20,7 @@ from faust.exceptions import ConsistencyError
 from ..collector import tune_garbage_collector
 from ..metrics import Metrics
 from ..settings import Settings
-from ..streaming.batch import agent_stage, chat_stage
+from ..streaming.stages import agent_stage, chat_stage
 from ..web.app import install_web
 from .console import Console, configure_logging
 from .folding import FetchFolder, StageTable

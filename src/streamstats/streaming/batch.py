@@ -12,9 +12,8 @@ them in place: they are the batch's working copies, written back once per batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Final, Generic, Protocol, TypeVar, cast
 
 from murmurhash2 import murmurhash2
@@ -28,7 +27,6 @@ from ..core.events import (
     UnknownEvent,
     decode_event,
 )
-from ..core.explain import compact_positions
 from ..core.rules import (
     FoldConfig,
     apply_agent_event,
@@ -43,29 +41,18 @@ from .records import (
     ForwardedStatus,
     SourcedChange,
     decode_agent_input,
-    decode_agent_record,
-    decode_chat_record,
-    decode_evidence,
-    encode_agent_record,
     encode_changes,
-    encode_chat_record,
     evidence_key,
-    evidence_prefix,
 )
 
 __all__ = [
     "BatchResult",
     "BatchTally",
     "DeadLetter",
-    "EvidenceWrite",
     "InputRecord",
+    "ItemWrite",
     "RecordStore",
-    "Stage",
-    "Write",
-    "agent_stage",
     "changes_by_agent",
-    "chat_stage",
-    "compact_evidence",
     "fold_agent_batch",
     "fold_chat_batch",
     "partition_for",
@@ -115,9 +102,9 @@ class BatchTally:
 
 R = TypeVar("R", ChatRecord, AgentRecord)
 
-EvidenceWrite = tuple[bytes, bytes | None, int]
-"""``(key, encoded changes or None to delete it, partition)``: an evidence item of the
-agents table (``records.evidence_key``)."""
+ItemWrite = tuple[bytes, bytes | None, int]
+"""``(key, value or None to delete it, partition)``: an item the agents table keeps
+beside the agent records, evidence or a session summary (``streaming.items``)."""
 
 
 @dataclass(slots=True)
@@ -136,10 +123,19 @@ class BatchResult(Generic[R]):
     forwards: list[tuple[bytes, int, ForwardedStatus]] = field(default_factory=list)
     """Status messages for the agent-changes topic: ``(agent key, the agent's partition,
     the message)``, for messages a producer put in another partition."""
-    evidence: list[EvidenceWrite] = field(default_factory=list)
-    """Evidence items to write to the agents table, in order, after the records."""
+    items: list[ItemWrite] = field(default_factory=list)
+    """Items to write to the agents table beside the records, in order, after them."""
     sessions_started: set[bytes] = field(default_factory=set)
     """Agents whose session started over in the batch: their evidence is compacted."""
+    ended_sessions: list[tuple[bytes, list[int]]] = field(default_factory=list)
+    """``(agent key, summary)`` of each session that ended in the batch, in order."""
+    late_changes: list[tuple[bytes, AgentChange]] = field(default_factory=list)
+    """Changes that count in a session that had already ended (``rules.amend_session``)."""
+    resend_sessions: list[tuple[bytes, int]] = field(default_factory=list)
+    """``(agent key, instant)``: a message that changed an ended session was folded again;
+    the session holding the instant is published again (it may have been lost)."""
+    sessions_out: list[tuple[bytes, list[int]]] = field(default_factory=list)
+    """``(agent key, summary)`` of each session to publish (``streaming.items``)."""
     tally: BatchTally = field(default_factory=BatchTally)
 
 
@@ -315,18 +311,28 @@ def _apply_status(
     result: BatchResult[AgentRecord],
 ) -> None:
     """Fold a status or profile event from ``source`` at ``offset``, unless applied."""
-    applied, tally = record.applied, result.tally
+    applied, tally, agent = record.applied, result.tally, record.agent
     if offset <= applied.get(source, -1):
         tally.replayed += 1
+        if (
+            type(event) is AgentStatusChanged
+            and event.status == "online"
+            and agent.session_index > 1
+            and event.at_micros <= agent.session_start  # type: ignore[operator]
+        ):
+            # It may have ended a session whose publication a crash cut short.
+            result.resend_sessions.append((agent.agent_id.encode(), event.at_micros - 1))
         return
-    agent = record.agent
-    late, session = agent.late_status_events, agent.session_index
+    late, session, ended = agent.late_status_events, agent.session_index, agent.last_session
     apply_agent_event(agent, event, config)
     applied[source] = offset
     if agent.late_status_events > late:
         tally.late += 1
     if agent.session_index > session:
-        result.sessions_started.add(agent.agent_id.encode())
+        key = agent.agent_id.encode()
+        result.sessions_started.add(key)
+        if agent.last_session is not ended:
+            result.ended_sessions.append((key, agent.last_session))  # type: ignore[arg-type]
     tally.applied[event.type] = tally.applied.get(event.type, 0) + 1
     tally.event_ats.append(event.at_micros)
 
@@ -382,8 +388,12 @@ def _apply_changes(
         source = _chat_source(chat_partition)
         if chat_offset <= applied.get(source, -1):
             skipped.append(index)
+            if agent.session_index > 1 and change.at < agent.session_start:  # type: ignore[operator]
+                # It may have changed an ended session whose publication was cut short.
+                result.resend_sessions.append((cast(bytes, message.key), change.at))
             continue
-        apply_change(agent, change, config)
+        if apply_change(agent, change, config):
+            result.late_changes.append((cast(bytes, message.key), change))
         applied[source] = chat_offset
         if latest is None or change.at > latest:
             latest = change.at
@@ -391,7 +401,7 @@ def _apply_changes(
         tally.event_ats.append(latest)
         item = evidence_key(cast(bytes, message.key), message.partition, message.offset)
         value = cast(bytes, message.value) if not skipped else _applied_only(changes, skipped)
-        result.evidence.append((item, value, message.partition))
+        result.items.append((item, value, message.partition))
     if skipped:
         tally.replayed += 1
 
@@ -428,111 +438,3 @@ class RecordStore(Protocol):
         """Every ``(key, record)`` of ``partition`` whose key starts with ``prefix``,
         sorted by key."""
         ...
-
-
-def compact_evidence(store: RecordStore, result: BatchResult[AgentRecord]) -> None:
-    """Add to ``result.evidence`` the writes that compact the evidence of every agent
-    whose session started over (``core.explain.compact_positions``): items deleted, or
-    cut down to the changes (and parts of them) a later breakdown still shows."""
-    for key in result.sessions_started:
-        record, partition = result.written[key]
-        prefix = evidence_prefix(key)
-        items = dict(store.scan(prefix, partition))
-        for item, value, _ in result.evidence:
-            if item.startswith(prefix):
-                items[item] = value  # type: ignore[assignment]
-        owners: list[bytes] = []
-        sourced: list[SourcedChange] = []
-        for item in sorted(item for item, value in items.items() if value is not None):
-            for one in decode_evidence(items[item]):
-                owners.append(item)
-                sourced.append(one)
-        kept = compact_positions(record.agent, [change for _, _, change in sourced])
-        rewritten: dict[bytes, list[SourcedChange]] = {item: [] for item in owners}
-        changed: set[bytes] = set()
-        for index, item in enumerate(owners):
-            chat_partition, chat_offset, change = sourced[index]
-            found = kept.get(index)
-            if found is not change:
-                changed.add(item)
-            if found is not None:
-                rewritten[item].append((chat_partition, chat_offset, found))
-        for item in sorted(changed):
-            left = rewritten[item]
-            result.evidence.append((item, encode_changes(left) if left else None, partition))
-
-
-Write = tuple[bytes, bytes, R, int]
-"""``(key, encoded record, record, partition)``: one store write of a batch."""
-
-
-@dataclass(frozen=True, slots=True)
-class Stage(Generic[R]):
-    """One keyed fold of the worker: how its records are read, folded and written.
-
-    :meth:`run` is the per-fetch loop the worker, the local pipeline and the benchmarks
-    share: each record a batch names is read and decoded once, the batch is folded, and
-    each record it reached is encoded once.
-    """
-
-    name: str
-    decode: Callable[[bytes], R]
-    encode: Callable[[R], bytes]
-    fold: Callable[[dict[bytes, R | None], Sequence[Sequence[InputRecord]]], BatchResult[R]]
-    home: Callable[[bytes, int], int]
-    """The partition of the store that holds a key's record, given a message's partition."""
-    settle: Callable[[RecordStore, BatchResult[R]], None] | None = None
-    """Run after the fold with the store: what a stage adds from records it did not read."""
-
-    def run(
-        self, store: RecordStore, runs: Sequence[Sequence[InputRecord]]
-    ) -> tuple[BatchResult[R], list[Write[R]]]:
-        """Fold ``runs`` (each one partition's messages, in offset order) against
-        ``store``; the batch's result and the writes it asks for."""
-        decode, home = self.decode, self.home
-        records: dict[bytes, R | None] = {}
-        for run in runs:
-            for message in run:
-                key = message.key
-                if key is not None and key not in records:
-                    data = store.get(key, home(key, message.partition))
-                    records[key] = None if data is None else decode(data)
-        result = self.fold(records, runs)
-        if self.settle is not None:
-            self.settle(store, result)
-        encode = self.encode
-        writes = [
-            (key, encode(record), record, partition)
-            for key, (record, partition) in result.written.items()
-        ]
-        return result, writes
-
-
-def chat_stage() -> Stage[ChatRecord]:
-    """The chat stage: the chat topic folded into chat records, each kept in the partition
-    its chat's messages arrive in."""
-    return Stage("chat", decode_chat_record, encode_chat_record, fold_chat_batch, _arrival)
-
-
-def _arrival(key: bytes, partition: int) -> int:
-    return partition
-
-
-def agent_stage(partitions: int, changes_topic: str, config: FoldConfig) -> Stage[AgentRecord]:
-    """The agent stage: the status topic and the agent-changes topic folded into agent
-    records, each kept in its agent's murmur2 partition (where the agent-changes topic
-    brings its changes and its forwarded status messages)."""
-    return Stage(
-        "agent",
-        decode_agent_record,
-        encode_agent_record,
-        partial(
-            fold_agent_batch, partitions=partitions, changes_topic=changes_topic, config=config
-        ),
-        partial(_murmur2_home, partitions=partitions),
-        compact_evidence,
-    )
-
-
-def _murmur2_home(key: bytes, partition: int, partitions: int) -> int:
-    return partition_for(key, partitions)

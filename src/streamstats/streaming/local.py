@@ -17,26 +17,22 @@ from typing import Final, NamedTuple
 
 from ..core.rules import DEFAULT_CONFIG, FoldConfig
 from ..core.state import AgentChange, AgentState, ChatState
-from .batch import (
-    DeadLetter,
-    InputRecord,
-    Stage,
-    agent_stage,
-    changes_by_agent,
-    chat_stage,
-    partition_for,
-)
+from .batch import DeadLetter, InputRecord, changes_by_agent, partition_for
 from .records import (
     AgentRecord,
     ChatRecord,
     decode_agent_record,
     decode_chat_record,
     decode_evidence,
+    decode_session,
     encode_changes,
     encode_forwarded,
     evidence_prefix,
-    is_evidence_key,
+    is_item_key,
+    session_prefix,
+    session_start_of,
 )
+from .stages import Stage, agent_stage, chat_stage
 
 __all__ = ["CHANGES", "CHATS", "STATUS", "LocalPipeline", "Message", "Position"]
 
@@ -86,7 +82,7 @@ class _Partitions:
             value
             for found in self.data.values()
             for key, value in found.items()
-            if not is_evidence_key(key)
+            if not is_item_key(key)
         ]
 
 
@@ -104,6 +100,8 @@ class LocalPipeline:
     forgotten: dict[Position, int] = field(default_factory=dict)
     """Messages dropped from the start of each log (:meth:`forget_committed`)."""
     dead_letters: list[tuple[InputRecord, DeadLetter]] = field(default_factory=list)
+    published_sessions: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    """The ``agent-sessions`` topic as compaction leaves it: the latest summary per key."""
     chat_store: _Partitions = field(default_factory=_Partitions)
     agent_store: _Partitions = field(default_factory=_Partitions)
     _chats: Stage[ChatRecord] = field(init=False, repr=False)
@@ -144,7 +142,8 @@ class LocalPipeline:
         """Fold one fetch: up to ``take[position]`` unread messages of each partition.
 
         ``lose_changes``: a crash cut the fetch's output short, so its records reached the
-        store but its agent changes never reached their topic (call :meth:`crash` next).
+        store but its agent changes and sessions never reached their topics (call
+        :meth:`crash` next).
         """
         runs: dict[Position, list[Message]] = {}
         for where, count in take.items():
@@ -169,10 +168,13 @@ class LocalPipeline:
             self.dead_letters.extend(result_agents.dead_letters)
             for key, value, _, partition in agent_writes:
                 self.agent_store.put(key, value, partition)
-            for key, evidence, partition in result_agents.evidence:
+            for key, evidence, partition in result_agents.items:
                 self.agent_store.put(key, evidence, partition)
             for key, home, forwarded in result_agents.forwards:
                 self.publish(CHANGES, key, encode_forwarded(forwarded), home)
+            if not lose_changes:
+                for key, summary in result_agents.sessions_out:
+                    self.published_sessions[(key.decode(), summary[0])] = summary
 
     def fetch_all(self, per_partition: int) -> None:
         """Fetch until every partition, the agent changes included, is read."""
@@ -198,6 +200,12 @@ class LocalPipeline:
         partition = partition_for(key, self.partitions)
         items = self.agent_store.scan(evidence_prefix(key), partition)
         return [change for _, value in items for _, _, change in decode_evidence(value)]
+
+    def sessions(self, agent_id: str) -> dict[int, list[int]]:
+        """The summaries of the agent's ended sessions as stored, by start."""
+        key = agent_id.encode()
+        items = self.agent_store.scan(session_prefix(key), partition_for(key, self.partitions))
+        return {session_start_of(item): decode_session(value) for item, value in items}
 
     def chats(self) -> dict[str, ChatState]:
         """Every chat as stored."""

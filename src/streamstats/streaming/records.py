@@ -31,13 +31,18 @@ __all__ = [
     "decode_agent_status",
     "decode_chat_record",
     "decode_evidence",
+    "decode_session",
     "encode_agent_record",
     "encode_changes",
     "encode_chat_record",
     "encode_forwarded",
+    "encode_session",
     "evidence_key",
     "evidence_prefix",
-    "is_evidence_key",
+    "is_item_key",
+    "session_key",
+    "session_prefix",
+    "session_start_of",
 ]
 
 STATE_FORMAT_VERSION: Final = 3
@@ -156,9 +161,41 @@ def evidence_key(agent_key: bytes, partition: int, offset: int) -> bytes:
     return evidence_prefix(agent_key) + partition.to_bytes(4, "big") + offset.to_bytes(8, "big")
 
 
-def is_evidence_key(key: bytes) -> bool:
-    """True for an evidence item's key in the agents table, False for an agent's."""
-    return key[:1] == EVIDENCE_KEY_MARK
+SESSION_KEY_MARK: Final = b"\xfe"
+"""First byte of a session summary's key (like :data:`EVIDENCE_KEY_MARK`)."""
+_START_BIAS: Final = 1 << 63  # so that the bytes of signed starts sort as the numbers do
+
+
+def session_prefix(agent_key: bytes) -> bytes:
+    """The key prefix of every session summary of one agent."""
+    return SESSION_KEY_MARK + len(agent_key).to_bytes(2, "big") + agent_key
+
+
+def session_key(agent_key: bytes, start: int) -> bytes:
+    """Where the agents table keeps the summary of the agent's session begun at ``start``."""
+    return session_prefix(agent_key) + (start + _START_BIAS).to_bytes(8, "big")
+
+
+def session_start_of(key: bytes) -> int:
+    """The session start a :func:`session_key` names."""
+    return int.from_bytes(key[-8:], "big") - _START_BIAS
+
+
+def encode_session(summary: list[int]) -> bytes:
+    """Serialize a session summary (``core.state.SESSION_FIELDS``)."""
+    return _encode((STATE_FORMAT_VERSION, summary))
+
+
+def decode_session(data: bytes) -> list[int]:
+    """Read bytes written by :func:`encode_session`."""
+    summary: list[int] = _payload(data)[1]
+    return summary
+
+
+def is_item_key(key: bytes) -> bool:
+    """True for the key of an item kept beside the agent records (evidence, a session
+    summary), False for an agent's: no UTF-8 text starts with byte 0xFE or 0xFF."""
+    return key[:1] >= SESSION_KEY_MARK
 
 
 def decode_evidence(data: bytes) -> list[SourcedChange]:
