@@ -266,6 +266,7 @@ class Run:
             chat_topic=f"{app}.chat-events",
             dead_letter_topic=f"{app}.dead-letter",
             panels_topic=f"{app}.agent-panels",
+            sessions_topic=f"{app}.agent-sessions",
             store=store,
             web_port=free_port(),
             web_host="127.0.0.1",

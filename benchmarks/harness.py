@@ -71,6 +71,7 @@ def fresh_settings(prefix: str, servers: str, partitions: int, **overrides: Any)
         chat_topic=f"{run}.chat-events",
         dead_letter_topic=f"{run}.dead-letter",
         panels_topic=f"{run}.agent-panels",
+        sessions_topic=f"{run}.agent-sessions",
         auth="off",
         web_port=free_port(),
         log_level="warning",

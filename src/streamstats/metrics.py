@@ -106,6 +106,12 @@ class Metrics:
             "other than murmur2), sent on to it through the agent-changes topic.",
             registry=self.registry,
         )
+        self.sessions_published = Counter(
+            "streamstats_sessions_published",
+            "Ended sessions published to the sessions topic (again when late events change "
+            "their figures, or after a crash).",
+            registry=self.registry,
+        )
         self.messages_read_back = Counter(
             "streamstats_messages_read_back",
             "Input messages the consumer skipped (around a rebalance), read back from Kafka.",

@@ -108,6 +108,10 @@ class Settings:
     """Compacted topic of panel JSON per agent, the change feed behind the SSE streams."""
     panel_interval_ms: int = 250
     """Shortest time between two published panels of one agent."""
+    sessions_topic: str = "agent-sessions"
+    """Compacted topic of every ended session (key agent id and start), spec §10."""
+    session_retention_days: float = 90.0
+    """How long an ended session is kept (in the tables and on the sessions topic)."""
     store: Literal["rocksdb", "memory"] = "rocksdb"
     data_dir: Path = Path("streamstats-data")
     """Where RocksDB tables live; each worker process needs its own."""
@@ -145,6 +149,11 @@ class Settings:
     def fold_config(self) -> FoldConfig:
         """The fold's rules as configured."""
         return FoldSettings(self.offline_gap_hours).config
+
+    @property
+    def session_retention(self) -> int:
+        """:attr:`session_retention_days` in microseconds."""
+        return round(self.session_retention_days * 86_400 * 1_000_000)
 
     @property
     def changes_topic(self) -> str:
@@ -212,6 +221,10 @@ class Settings:
             raise SettingsError("STREAMSTATS_BATCH_SIZE must be at least 1")
         if self.panel_interval_ms < 1:
             raise SettingsError("STREAMSTATS_PANEL_INTERVAL_MS must be at least 1")
+        if not (math.isfinite(self.session_retention_days) and self.session_retention_days > 0):
+            raise SettingsError(
+                "STREAMSTATS_SESSION_RETENTION_DAYS must be a positive number of days, such as 90"
+            )
 
 
 def _convert(name: str, raw: str, default: object) -> object:

@@ -169,6 +169,7 @@ class Deployment:
             chat_topic=shared.chat_topic,
             dead_letter_topic=shared.dead_letter_topic,
             panels_topic=shared.panels_topic,
+            sessions_topic=shared.sessions_topic,
             store=store,
             web_port=free_port(),
             web_host="127.0.0.1",
@@ -255,6 +256,7 @@ def new_deployment(bootstrap_servers: str, tmp_path: Path) -> Deployment:
         chat_topic=f"{run}.chat-events",
         dead_letter_topic=f"{run}.dead-letter",
         panels_topic=f"{run}.agent-panels",
+        sessions_topic=f"{run}.agent-sessions",
     )
     in_own_loop(lambda: ensure_topics(settings))
     return Deployment(settings, tmp_path)

@@ -18,6 +18,7 @@ import orjson
 import pytest
 from benchmarks.launcher import Worker
 
+from ..factories import EventFactory, at, lines
 from .conftest import Deployment, fetch_text, http, new_deployment, page_by_page
 from .test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
 
@@ -287,3 +288,67 @@ def test_the_live_breakdown_equals_replay_explain_of_the_same_input(
     assert any(breakdown["chats"]["closed"] for breakdown in expected.values())
     status, _, body = http("GET", f"{worker.url}/agents/nobody/explain")
     assert status == 404
+
+
+def two_days_of_hist() -> list[bytes]:
+    """Agent hist: a day's session, a night off, the next morning online again."""
+    ev = EventFactory()
+    return lines(
+        [
+            ev.status("hist", "online", at("08:00")),
+            ev.assigned("hist-c1", "hist", at("08:10")),
+            ev.closed("hist-c1", "hist", at("08:20")),
+            ev.status("hist", "paused", at("12:00")),
+            ev.status("hist", "offline", at("17:00")),
+            ev.status("hist", "online", at("08:00", day=1)),
+        ]
+    )
+
+
+def test_sessions_are_listed_reported_and_published_as_replay_prints_them(
+    served: tuple[Deployment, Worker], tmp_path: Path
+) -> None:
+    """Spec §10, run last in this module: it adds an agent to the deployment."""
+    deployment, worker = served
+    events = two_days_of_hist()
+    deployment.publish(events)
+    path = tmp_path / "hist.jsonl"
+    path.write_bytes(b"\n".join(events) + b"\n")
+    read_at = "2026-11-26T09:00:00Z"
+    done = subprocess.run(
+        [sys.executable, "-m", "streamstats", "replay", str(path), "--sessions", "--at", read_at],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    expected = orjson.loads(done.stdout)["agents"]["hist"]
+    assert len(expected) == 2
+    url = f"{worker.url}/agents/hist/sessions?at={read_at}"
+    deadline = time.monotonic() + 30
+    while (answer := http("GET", url))[2] != {"agent_id": "hist", "sessions": expected}:
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.2)
+    ranged = http("GET", f"{url}&from=2026-11-26T00:00:00Z&to=2026-11-27T00:00:00Z")[2]
+    assert ranged["sessions"] == expected[1:]
+    status, _, report = http(
+        "GET", f"{worker.url}/reports/sessions?from=2026-11-25T00:00:00Z&to={read_at}&at={read_at}"
+    )
+    assert status == 200
+    rows = [row for row in report["sessions"] if row["agent_id"] == "hist"]
+    assert [(row["start"], row["end"], row["closed"]) for row in rows] == [
+        (session["start"], session["end"], session["chats"]["closed"]) for session in expected
+    ]
+    text = fetch_text(
+        f"{worker.url}/reports/sessions?from=2026-11-25T00:00:00Z&to={read_at}&format=csv"
+    )
+    header, *body = text.splitlines()
+    assert header == "agent_id,name,start,end,seconds,online,offline,paused,closed,missed,holds"
+    assert "hist,,2026-11-25T08:00:00Z,2026-11-25T17:00:00Z,32400.0,14400.0,0.0,18000.0,1,0,0" in (
+        body
+    )
+    records = deployment.consume(deployment.settings.sessions_topic, 10_000, timeout=5)
+    published = [record for record in records if record.key == b"hist@2026-11-25T08:00:00Z"]
+    assert [orjson.loads(record.value) for record in published][-1:] == [
+        {"agent_id": "hist", **expected[0]}
+    ]
+    assert http("GET", f"{worker.url}/reports/sessions?from=2026-11-25T00:00:00Z")[0] == 400

@@ -10,7 +10,7 @@ from .instant import format_instant, to_seconds
 from .rules import sum_in_session, time_in_status
 from .state import AgentState
 
-__all__ = ["Panel", "session_counters", "view"]
+__all__ = ["Panel", "TimeView", "display_name", "session_counters", "view"]
 
 
 class StatusView(TypedDict):
@@ -59,7 +59,7 @@ def view(state: AgentState, now: int) -> Panel:
     closed, missed, holds = session_counters(state)
     return {
         "agent_id": state.agent_id,
-        "name": _display_name(state.name, state.nickname),
+        "name": display_name(state.name, state.nickname),
         "status": {
             "current": state.status,
             "since": None if since is None else format_instant(since),
@@ -82,7 +82,7 @@ def view(state: AgentState, now: int) -> Panel:
     }
 
 
-def _display_name(name: str | None, nickname: str | None) -> str | None:
+def display_name(name: str | None, nickname: str | None) -> str | None:
     if nickname and nickname.strip():
         return nickname
     if name and name.strip():

@@ -18,8 +18,10 @@ from functools import partial
 from typing import Any, NamedTuple
 
 import faust
+import orjson
 from faust.types import TP, StreamT
 
+from ..core.sessions import ended_session
 from ..metrics import BatchCounter, Metrics
 from ..settings import Settings
 from ..streaming.batch import DeadLetter, InputRecord, ItemWrite, changes_by_agent
@@ -181,6 +183,8 @@ class FetchFolder:
             self._send_changes(result.sends, outputs)
         if result.forwards:
             self._forward(result.forwards, outputs)
+        if result.sessions_out:
+            self._publish_sessions(result.sessions_out, outputs)
         return writes, result.items
 
     def _fold_runs(
@@ -222,6 +226,19 @@ class FetchFolder:
         for key, home, forwarded in forwards:
             outputs.add(topic, home, key, encode_forwarded(forwarded))
         self.metrics.status_forwarded.inc(len(forwards))
+
+    def _publish_sessions(
+        self, sessions: list[tuple[bytes, list[int]]], outputs: OutputBatches
+    ) -> None:
+        """Queue ended sessions for the compacted sessions topic (spec §10), each in its
+        agent's partition under the key ``agent id@start``."""
+        topic, placement = self.settings.sessions_topic, self.placement
+        for key, summary in sessions:
+            figures = ended_session(summary)
+            value = orjson.dumps({"agent_id": key.decode(), **figures})
+            session = key + b"@" + figures["start"].encode()
+            outputs.add(topic, placement.agent_partition(key), session, value)
+        self.metrics.sessions_published.inc(len(sessions))
 
     def _dead_letter(
         self, message: InputRecord, problem: DeadLetter, outputs: OutputBatches

@@ -71,6 +71,7 @@ async def ensure_topics(settings: Settings) -> None:
             settings.changes_topic,
             settings.dead_letter_topic,
             settings.panels_topic,
+            settings.sessions_topic,
         ]
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
@@ -83,11 +84,7 @@ async def ensure_topics(settings: Settings) -> None:
                             name,
                             settings.partitions,
                             1,
-                            topic_configs=(
-                                {"cleanup.policy": "compact"}
-                                if name == settings.panels_topic
-                                else None
-                            ),
+                            topic_configs=_topic_configs(name, settings),
                         )
                         for name in missing
                     ]
@@ -101,6 +98,16 @@ async def ensure_topics(settings: Settings) -> None:
                 )
     finally:
         await admin.close()
+
+
+def _topic_configs(name: str, settings: Settings) -> dict[str, str] | None:
+    if name == settings.panels_topic:
+        return {"cleanup.policy": "compact"}
+    if name == settings.sessions_topic:
+        retention_ms = settings.session_retention // 1000
+        # Compacted, so each session keeps its latest figures; deleted after the retention.
+        return {"cleanup.policy": "compact,delete", "retention.ms": str(retention_ms)}
+    return None
 
 
 async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:

@@ -15,7 +15,7 @@ import faust
 
 from ..settings import Settings
 from ..streaming.batch import partition_for
-from ..streaming.records import evidence_prefix
+from ..streaming.records import decode_session, evidence_prefix, session_prefix
 from .seam import IntakeTransport, partition_store
 from .stores import PartitionStore
 
@@ -155,6 +155,11 @@ class Placement:
         """The agent's evidence items stored here, in key order (``records.evidence_key``)."""
         items = self.agent_store.scan(evidence_prefix(key), self.agent_partition(key))
         return [value for _, value in items]
+
+    def stored_sessions(self, key: bytes) -> list[list[int]]:
+        """The summaries of the agent's ended sessions stored here, oldest first."""
+        items = self.agent_store.scan(session_prefix(key), self.agent_partition(key))
+        return [decode_session(value) for _, value in items]
 
     def ready(self) -> bool:
         """True once table recovery is complete, no rebalance is under way and the

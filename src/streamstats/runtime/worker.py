@@ -93,6 +93,10 @@ class Worker:
         """The agent's evidence items stored here, in order."""
         return self.placement.stored_evidence(key)
 
+    def stored_sessions(self, key: bytes) -> list[list[int]]:
+        """The summaries of the agent's ended sessions stored here, oldest first."""
+        return self.placement.stored_sessions(key)
+
     async def status_index(self) -> dict[bytes, tuple[int, str]]:
         """Partition and current status of every agent in the table."""
         return await self.statuses.current()
@@ -115,7 +119,9 @@ def build_worker(settings: Settings) -> Worker:
     panels = PanelPublisher(placement, lambda: kafka_producer(app), settings.panels_topic)
     chats = StageTable(chat_stage(), parts.chats, partition_store(parts.chats))
     agents = StageTable(
-        agent_stage(partitions, settings.changes_topic, settings.fold_config),
+        agent_stage(
+            partitions, settings.changes_topic, settings.fold_config, settings.session_retention
+        ),
         parts.agents,
         placement.agent_store,
         (statuses.written, panels.written),

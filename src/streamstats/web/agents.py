@@ -9,22 +9,22 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple
 
 import orjson
 from aiohttp import web
 
-from ..core.explain import explain
 from ..core.instant import format_instant, parse_instant
+from ..core.state import AgentState
 from ..core.view import Panel, view
-from ..streaming.records import decode_agent_record, decode_evidence
+from ..streaming.records import decode_agent_record
 from .access import Access, guarded
 from .responses import Freshness, error_response, json_response
 from .routing import Routing
 from .worker import WorkerView
 
-__all__ = ["STATUSES", "AgentReads", "ListQuery", "read_at"]
+__all__ = ["STATUSES", "AgentReads", "ListQuery", "Render", "read_at", "read_instant"]
 
 STATUSES: Final = ("online", "offline", "paused")
 PANELS_PER_SLICE: Final = 500
@@ -57,15 +57,25 @@ class ListQuery(NamedTuple):
         return cls(status, query.get("after"), limit)
 
 
+Render = Callable[[AgentState, int, web.Request], object]
+"""What a read answers from an agent record, the instant read at and the request."""
+
+
 def read_at(request: web.Request) -> int:
     """The instant to evaluate at (``?at=``, else now); raises ``ValueError`` naming ``at``."""
-    text = request.query.get("at")
+    found = read_instant(request, "at")
+    return time.time_ns() // 1000 if found is None else found
+
+
+def read_instant(request: web.Request, name: str) -> int | None:
+    """The instant in query parameter ``name``, if given; ``ValueError`` naming it."""
+    text = request.query.get(name)
     if text is None:
-        return time.time_ns() // 1000
+        return None
     try:
         return parse_instant(text)
     except ValueError as error:
-        raise ValueError(f"at: {error}") from error
+        raise ValueError(f"{name}: {error}") from error
 
 
 def _list_body(panels: list[Panel], more: bool, now: int, wanted: ListQuery) -> dict[str, object]:
@@ -96,16 +106,12 @@ class AgentReads:
         """``GET /agents/{agent_id}``: one agent's panel."""
         return await self.read(request, request.match_info["agent_id"])
 
-    @guarded
-    async def explanation(self, request: web.Request) -> web.Response:
-        """``GET /agents/{agent_id}/explain``: the breakdown of one agent's panel (§9)."""
-        return await self.read(request, request.match_info["agent_id"], explained=True)
-
     async def read(
-        self, request: web.Request, agent_id: str, explained: bool = False
+        self, request: web.Request, agent_id: str, render: Render | None = None
     ) -> web.Response:
-        """The panel of ``agent_id`` (or with ``explained`` its breakdown) as of ``?at=``,
-        read here or where it is owned."""
+        """The panel of ``agent_id`` as of ``?at=`` (or what ``render`` makes of its
+        record), read here or where it is owned; ``render`` raises ``ValueError`` naming
+        a bad query parameter."""
         self.access.require_agent(request, agent_id)
         try:
             now = read_at(request)
@@ -129,15 +135,11 @@ class AgentReads:
             message = f"no agent {agent_id!r}: no event has named it"
             return error_response(404, message, self.freshness.headers())
         agent = decode_agent_record(stored).agent
-        if explained:
-            evidence = [
-                change
-                for item in self.worker.stored_evidence(key)
-                for _, _, change in decode_evidence(item)
-            ]
-            breakdown = explain(agent, evidence, now)
-            return json_response(breakdown, headers=self.freshness.headers())
-        return json_response(view(agent, now), headers=self.freshness.headers())
+        try:
+            body = view(agent, now) if render is None else render(agent, now, request)
+        except ValueError as error:
+            return error_response(400, str(error))
+        return json_response(body, headers=self.freshness.headers())
 
     @guarded
     async def agent_list(self, request: web.Request) -> web.Response:

@@ -13,8 +13,10 @@ import logging
 from ..runtime.seam import web_router
 from .access import Access
 from .agents import AgentReads
+from .history import AgentHistory
 from .operations import Operations
 from .pages import Pages
+from .reports import SessionReports
 from .responses import Freshness
 from .routing import Routing
 from .status import StatusChanges
@@ -37,7 +39,10 @@ def install_web(worker: WorkerView) -> None:
             settings.web_port,
         )
     freshness = Freshness(worker)
-    reads = AgentReads(worker, access, Routing(worker, freshness), freshness)
+    routing = Routing(worker, freshness)
+    reads = AgentReads(worker, access, routing, freshness)
+    agent_history = AgentHistory(worker, reads)
+    reports = SessionReports(worker, access, routing, freshness)
     stream = PanelStream(worker, access, reads)
     status = StatusChanges(worker, access)
     operations = Operations(worker, access, freshness)
@@ -47,7 +52,9 @@ def install_web(worker: WorkerView) -> None:
     # (dispatch and per-request web sensors) cost ~10 % of a panel read.
     router = web_router(worker.app)
     router.add_get("/agents/{agent_id}", reads.agent)
-    router.add_get("/agents/{agent_id}/explain", reads.explanation)
+    router.add_get("/agents/{agent_id}/explain", agent_history.explanation)
+    router.add_get("/agents/{agent_id}/sessions", agent_history.sessions)
+    router.add_get("/reports/sessions", reports.sessions)
     router.add_get("/agents/{agent_id}/stream", stream.stream)
     router.add_post("/agents/{agent_id}/status", status.change_status)
     router.add_get("/agents", reads.agent_list)

@@ -102,6 +102,10 @@ class WorkerView(Protocol):
         """The evidence items of the agent stored under ``key`` here, in order."""
         ...
 
+    def stored_sessions(self, key: bytes) -> list[list[int]]:
+        """The summaries of the agent's ended sessions stored here, oldest first."""
+        ...
+
     async def status_index(self) -> dict[bytes, tuple[int, str]]:
         """Partition and current status of every agent in the table."""
         ...
