@@ -66,7 +66,12 @@ from streamstats.runtime.kafka import delete_run_topics
 from streamstats.settings import DEFAULT_BATCH_SIZE
 from streamstats.streaming.batch import partition_for
 from streamstats.streaming.local import CHATS, STATUS, LocalPipeline
-from streamstats.streaming.records import decode_agent_record
+from streamstats.streaming.records import (
+    EVIDENCE_KEY_MARK,
+    SESSION_KEY_MARK,
+    decode_agent_record,
+    is_item_key,
+)
 from streamstats.tools.simulate import simulate_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +119,17 @@ class Seeded:
     def record_bytes(self) -> int:
         """Keys plus values of every changelog record."""
         return sum(len(k) + len(v) for table in (self.chats, self.agents) for k, v in table.items())
+
+    @property
+    def agent_keys(self) -> list[bytes]:
+        """The keys of the agent records (not of the items kept beside them)."""
+        return [key for key in self.agents if not is_item_key(key)]
+
+    def items(self, mark: bytes) -> tuple[int, int]:
+        """How many items of the agents table have keys starting with ``mark`` (evidence
+        or session summaries), and their keys plus values in bytes."""
+        found = [(k, v) for k, v in self.agents.items() if k[:1] == mark]
+        return len(found), sum(len(k) + len(v) for k, v in found)
 
 
 CHUNK = 200_000
@@ -305,7 +321,7 @@ def check_panels(worker: Worker, seeded: Seeded, keys: list[bytes]) -> list[str]
 def owners(worker: Worker, seeded: Seeded, partitions: int, timeout: float = 120.0) -> list[str]:
     """The URL of the worker that owns each partition, from the answers' headers."""
     examples: dict[int, bytes] = {}
-    for key in seeded.agents:
+    for key in seeded.agent_keys:
         examples.setdefault(partition_for(key, partitions), key)
         if len(examples) == partitions:
             break
@@ -413,6 +429,10 @@ class Results:
     build_seconds: float = 0.0
     produce_seconds: float = 0.0
     record_bytes: int = 0
+    evidence: tuple[int, int] = (0, 0)
+    """Evidence items kept for the breakdowns, and their bytes."""
+    sessions: tuple[int, int] = (0, 0)
+    """Session summaries kept, and their bytes."""
     segment_bytes: int | None = None
     ready: dict[str, float] = field(default_factory=dict)
     memory: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -455,7 +475,9 @@ def _seed(options: Options, scenario: Run, results: Results) -> Seeded:
     seeded = build_state(options)
     results.seeded_events = seeded.events
     results.seeded_dead_letters = seeded.dead_letters
-    results.chats, results.agents = len(seeded.chats), len(seeded.agents)
+    results.chats, results.agents = len(seeded.chats), len(seeded.agent_keys)
+    results.evidence = seeded.items(EVIDENCE_KEY_MARK)
+    results.sessions = seeded.items(SESSION_KEY_MARK)
     results.build_seconds = seeded.seconds
     results.record_bytes = seeded.record_bytes
     say(f"{seeded.events:,} events folded in {seeded.seconds:.0f} s; producing the changelogs")
@@ -467,7 +489,7 @@ def _seed(options: Options, scenario: Run, results: Results) -> Seeded:
 
 
 def _scenarios(options: Options, scenario: Run, results: Results, seeded: Seeded) -> None:
-    keys = list(seeded.agents)
+    keys = seeded.agent_keys
     sample = random.Random(options.seed).sample(keys, min(options.samples, len(keys)))
     all_ids = scenario.scratch / "agents-all.txt"
     all_ids.write_bytes(b"\n".join(keys) + b"\n")
@@ -600,6 +622,11 @@ def report(results: Results) -> str:
         "| what | figure | target |",
         "|---|---:|---:|",
         f"| changelog records (keys + values) | {_mib(results.record_bytes)} | |",
+        f"| of which evidence for the breakdowns (spec §9) | {results.evidence[0]:,} items, "
+        f"{_mib(results.evidence[1])}, {results.evidence[1] / max(1, results.agents):,.0f} "
+        "bytes an agent | the current session's items |",
+        f"| of which ended sessions (spec §10) | {results.sessions[0]:,} summaries, "
+        f"{_mib(results.sessions[1])} | |",
         f"| changelog on the broker's disk (`.log` segments) | {_mib(results.segment_bytes)} | |",
         f"| RocksDB data dir of one worker holding every partition | "
         f"{_mib(results.rocksdb_bytes)} | |",

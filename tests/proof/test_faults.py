@@ -19,6 +19,9 @@ from benchmarks.harness import crc32_partitioner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streamstats.core.instant import format_instant
+from streamstats.core.replay import replay_lines
+from streamstats.core.sessions import ended_session
 from tests.integration.conftest import KAFKA_SCRIPT, Deployment, http
 from tests.integration.test_stream import simulated, wait_until_replayed
 
@@ -32,8 +35,46 @@ def report(text: str) -> None:
     print(f"\n[proof] {text}", flush=True)
 
 
+def expected_sessions(lines: list[bytes]) -> dict[bytes, object]:
+    """Every ended session replay finds, as the sessions topic keys and carries it."""
+    projector = replay_lines(lines, sessions=True).projector
+    assert projector.sessions is not None
+    return {
+        f"{agent_id}@{format_instant(start)}".encode(): {
+            "agent_id": agent_id,
+            **ended_session(summary),
+        }
+        for agent_id, summaries in projector.sessions.items()
+        for start, summary in summaries.items()
+    }
+
+
+def wait_until_sessions_published(
+    deployment: Deployment, lines: list[bytes], timeout: float = 300
+) -> int:
+    """Wait until the sessions topic, compacted (the latest record per key), holds exactly
+    the ended sessions of replay: none missing, none extra, each with its final figures.
+    The number of records read (repeats included)."""
+    expected = expected_sessions(lines)
+    assert expected, "the input has no ended session to check"
+    deadline = time.monotonic() + timeout
+    while True:
+        records = deployment.consume(deployment.settings.sessions_topic, 10**9, timeout=15)
+        latest = {record.key: orjson.loads(record.value) for record in records}
+        if latest == expected:
+            return len(records)
+        if time.monotonic() > deadline:
+            missing = sorted(expected.keys() - latest.keys())[:5]
+            extra = sorted(latest.keys() - expected.keys())[:5]
+            wrong = [key for key in expected.keys() & latest.keys() if expected[key] != latest[key]]
+            raise AssertionError(
+                f"sessions topic: missing {missing}, extra {extra}, wrong {wrong[:5]}"
+            )
+
+
 def test_kill_storm_and_a_broker_restart_end_equal_to_replay(deployment: Deployment) -> None:
-    lines = simulated(seed=41, agents=max(5, EVENTS // 230))[:EVENTS]
+    # Three days, so that every agent's sessions end twice.
+    lines = simulated(seed=41, agents=max(5, EVENTS // 690), hours=72)[:EVENTS]
     worker = deployment.worker().start()
     worker.wait_ready()
     # librdkafka's partitioner, not murmur2: most status events reach the worker outside
@@ -60,11 +101,14 @@ def test_kill_storm_and_a_broker_restart_end_equal_to_replay(deployment: Deploym
     worker.start()
     worker.wait_ready(timeout=180)
     wait_until_replayed(worker, lines, timeout=1800)
+    published = wait_until_sessions_published(deployment, lines)
     report(
         f"kill storm: {len(lines):,} events published with librdkafka's CRC32 partitioner, "
         f"{kills + 1} SIGKILLs of the worker, one broker "
-        f"restart; every agent's panel equals `streamstats replay` field for field "
-        f"({time.monotonic() - started:.0f} s)"
+        f"restart; every agent's panel equals `streamstats replay` field for field; the "
+        f"sessions topic holds each of replay's {len(expected_sessions(lines)):,} ended "
+        f"sessions once after compaction, none missing, none extra ({published:,} records "
+        f"before compaction) ({time.monotonic() - started:.0f} s)"
     )
 
 

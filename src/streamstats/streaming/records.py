@@ -19,7 +19,9 @@ import orjson
 from ..core.state import AgentChange, AgentState, ChatState
 
 __all__ = [
+    "EVIDENCE_KEY_MARK",
     "OUTBOX_EVENTS",
+    "SESSION_KEY_MARK",
     "STATE_FORMAT_VERSION",
     "AgentRecord",
     "ChatRecord",
