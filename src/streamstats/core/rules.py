@@ -85,12 +85,12 @@ _new_tuple: Final = tuple.__new__
 class _Changes:
     """Collects the per-agent changes of one chat event, one record per agent."""
 
-    __slots__ = ("at", "chat_id", "event_id", "fields")
+    __slots__ = ("at", "fields", "tail")
 
     def __init__(self, at: int, chat_id: str, event_id: str) -> None:
         self.at = at
-        self.chat_id = chat_id
-        self.event_id = event_id
+        # The fields of a new AgentChange after its agent id.
+        self.tail = (at, 0, 0, 0, None, 0, 0, chat_id, event_id, None, False)
         # agent id -> the fields of its AgentChange; insertion order is the order the
         # agents were named in.
         self.fields: dict[str, list[object]] = {}
@@ -98,17 +98,14 @@ class _Changes:
     def _of(self, agent_id: str) -> list[object]:
         found = self.fields.get(agent_id)
         if found is None:
-            found = self.fields[agent_id] = self._new(agent_id)
+            found = self.fields[agent_id] = [agent_id, *self.tail]
         return found
-
-    def _new(self, agent_id: str) -> list[object]:
-        return [agent_id, self.at, 0, 0, 0, None, 0, 0, self.chat_id, self.event_id, None, False]
 
     def add(self, agent_id: str | None, slot: int, delta: int) -> None:
         if agent_id is not None:
             fields = self.fields.get(agent_id)
             if fields is None:
-                fields = self.fields[agent_id] = self._new(agent_id)
+                fields = self.fields[agent_id] = [agent_id, *self.tail]
             fields[slot] += delta  # type: ignore[operator]
 
     def name(self, agent_id: str | None) -> None:

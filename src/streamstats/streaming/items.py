@@ -13,11 +13,13 @@ batch as the record: a crash keeps or loses a record and its items together.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Final
 
 from ..core.explain import compact_positions
 from ..core.instant import MICROS_PER_SECOND
 from ..core.rules import amend_session, session_holding
+from ..core.state import AgentChange
 from .batch import BatchResult, RecordStore
 from .records import (
     AgentRecord,
@@ -82,15 +84,32 @@ def settle_sessions(store: RecordStore, result: BatchResult[AgentRecord], retent
     """Store the sessions that ended in the batch, amend them with late changes, and
     name in ``result.sessions_out`` every summary to publish (new, amended or folded
     again after a crash)."""
-    keys = {key for key, _ in result.ended_sessions}
-    keys.update(key for key, _ in result.late_changes)
-    keys.update(key for key, _ in result.resend_sessions)
-    for key in sorted(keys):
-        _settle_agent_sessions(store, result, key, retention)
+    touched: dict[bytes, _SessionWork] = {}
+    for key, summary in result.ended_sessions:
+        touched.setdefault(key, _SessionWork()).ended.append(summary)
+    for key, change in result.late_changes:
+        touched.setdefault(key, _SessionWork()).late.append(change)
+    for key, instant in result.resend_sessions:
+        touched.setdefault(key, _SessionWork()).resend.append(instant)
+    for key in sorted(touched):
+        _settle_agent_sessions(store, result, key, touched[key], retention)
+
+
+@dataclass(slots=True)
+class _SessionWork:
+    """What a batch asks of one agent's sessions."""
+
+    ended: list[list[int]] = field(default_factory=list)
+    late: list[AgentChange] = field(default_factory=list)
+    resend: list[int] = field(default_factory=list)
 
 
 def _settle_agent_sessions(
-    store: RecordStore, result: BatchResult[AgentRecord], key: bytes, retention: int
+    store: RecordStore,
+    result: BatchResult[AgentRecord],
+    key: bytes,
+    work: _SessionWork,
+    retention: int,
 ) -> None:
     partition = result.written[key][1]
     summaries = {
@@ -98,18 +117,15 @@ def _settle_agent_sessions(
         for item, value in store.scan(session_prefix(key), partition)
     }
     stored = dict(summaries)
-    for agent_key, summary in result.ended_sessions:
-        if agent_key == key:
-            summaries[summary[0]] = summary
-    for agent_key, change in result.late_changes:
-        if agent_key == key:
-            amend_session(summaries, change)
+    for summary in work.ended:
+        summaries[summary[0]] = summary
+    for change in work.late:
+        amend_session(summaries, change)
     out = {start for start, summary in summaries.items() if stored.get(start) is not summary}
-    for agent_key, instant in result.resend_sessions:
-        if agent_key == key:
-            holding = session_holding(summaries, instant)
-            if holding is not None:
-                out.add(holding)
+    for instant in work.resend:
+        holding = session_holding(summaries, instant)
+        if holding is not None:
+            out.add(holding)
     newest = max(summaries, default=0)
     for start in sorted(summaries):
         expired = summaries[start][1] < newest - retention

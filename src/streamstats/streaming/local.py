@@ -55,10 +55,14 @@ class Message(NamedTuple):
 
 
 class _Partitions:
-    """Encoded records by partition and key: what a worker's table store holds."""
+    """Encoded records by partition and key: what a worker's table store holds.
+
+    Items kept beside the agent records (evidence, session summaries) are also indexed
+    by their key prefix, so that a scan reads one agent's items, as RocksDB seeks."""
 
     def __init__(self) -> None:
         self.data: dict[int, dict[bytes, bytes]] = {}
+        self.by_prefix: dict[tuple[int, bytes], dict[bytes, bytes]] = {}
 
     def get(self, key: bytes, partition: int) -> bytes | None:
         found = self.data.get(partition)
@@ -67,17 +71,24 @@ class _Partitions:
     def put(self, key: bytes, value: bytes | None, partition: int) -> None:
         """Store ``value`` under ``key``; None deletes it."""
         found = self.data.setdefault(partition, {})
+        items = None
+        if is_item_key(key):
+            prefix = key[: 3 + int.from_bytes(key[1:3], "big")]
+            items = self.by_prefix.setdefault((partition, prefix), {})
         if value is None:
             found.pop(key, None)
+            if items is not None:
+                items.pop(key, None)
         else:
             found[key] = value
+            if items is not None:
+                items[key] = value
 
     def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
-        found = self.data.get(partition, {})
-        return sorted((key, value) for key, value in found.items() if key.startswith(prefix))
+        return sorted(self.by_prefix.get((partition, prefix), {}).items())
 
     def values(self) -> list[bytes]:
-        """Every agent or chat record (not the evidence items)."""
+        """Every agent or chat record (not the items kept beside them)."""
         return [
             value
             for found in self.data.values()
