@@ -13,7 +13,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from benchmarks.launcher import Worker
 
 from streamstats.core.instant import parse_instant
-from streamstats.core.replay import panels, replay_lines
+from streamstats.core.replay import breakdowns, panels, replay_lines, session_histories
 from streamstats.runtime.kafka import delete_run_topics, read_offsets
 from streamstats.tools.simulate import simulate_lines
 
@@ -176,6 +176,19 @@ def test_two_workers_share_partitions_and_each_answers_for_every_agent(
         assert page_by_page(worker, READ_AT, limit=3) == [
             panel for _, panel in sorted(expected.items())
         ]
+    replayed = replay_lines(lines, evidence=True, sessions=True)
+    at = parse_instant(READ_AT)
+    explained, histories = breakdowns(replayed, at), session_histories(replayed, at)
+    for agent_id in expected:
+        for worker in (first, second):
+            url = f"{worker.url}/agents/{agent_id}"
+            assert http("GET", f"{url}/explain?at={READ_AT}")[2] == explained[agent_id]
+            sessions = http("GET", f"{url}/sessions?at={READ_AT}")[2]
+            assert sessions == {"agent_id": agent_id, "sessions": histories[agent_id]}
+    report = f"reports/sessions?from=2026-11-24T00:00:00Z&to={READ_AT}&at={READ_AT}"
+    rows = [http("GET", f"{worker.url}/{report}")[2]["sessions"] for worker in (first, second)]
+    assert rows[0] == rows[1]
+    assert len(rows[0]) == sum(len(found) for found in histories.values())
 
 
 def test_offsets_a_consumer_skipped_are_read_back_from_kafka(deployment: Deployment) -> None:

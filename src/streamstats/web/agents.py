@@ -107,11 +107,16 @@ class AgentReads:
         return await self.read(request, request.match_info["agent_id"])
 
     async def read(
-        self, request: web.Request, agent_id: str, render: Render | None = None
+        self,
+        request: web.Request,
+        agent_id: str,
+        render: Render | None = None,
+        owner_path: str | None = None,
     ) -> web.Response:
         """The panel of ``agent_id`` as of ``?at=`` (or what ``render`` makes of its
-        record), read here or where it is owned; ``render`` raises ``ValueError`` naming
-        a bad query parameter."""
+        record), read here or where it is owned (asked at ``owner_path`` if given, else
+        at the request's own path); ``render`` raises ``ValueError`` naming a bad query
+        parameter."""
         self.access.require_agent(request, agent_id)
         try:
             now = read_at(request)
@@ -129,7 +134,7 @@ class AgentReads:
                 # Routed here by a worker whose routing table disagrees with ours: a
                 # rebalance is under way, and our copy may be a standby's.
                 return self.freshness.unavailable()
-            return await self.routing.forward(request, owner)
+            return await self.routing.forward(request, owner, owner_path)
         stored = self.worker.stored_agent(key)
         if stored is None:
             message = f"no agent {agent_id!r}: no event has named it"

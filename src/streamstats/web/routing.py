@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from aiohttp import ClientError, web
+from yarl import URL
 
 from .access import bearer_token
 from .responses import Freshness
@@ -57,9 +58,15 @@ class Routing:
             url for url in self.app.router.table_metadata(self.worker.agents.name) if url != mine
         ]
 
-    async def forward(self, request: web.Request, base_url: str) -> web.Response:
-        """``request`` as the worker at ``base_url`` answers it; 503 if it cannot be asked."""
-        target = f"{base_url.rstrip('/')}{request.rel_url}"
+    async def forward(
+        self, request: web.Request, base_url: str, path: str | None = None
+    ) -> web.Response:
+        """``request`` as the worker at ``base_url`` answers it (at ``path``, encoded, with
+        the request's query, instead of its own path, if given); 503 if it cannot be asked."""
+        rel_url = request.rel_url
+        if path is not None:
+            rel_url = URL.build(path=path, query_string=rel_url.raw_query_string, encoded=True)
+        target = f"{base_url.rstrip('/')}{rel_url}"
         headers = {ROUTED_HEADER: "1"}
         token = bearer_token(request)
         if token:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Final, cast
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -70,7 +71,9 @@ class PanelStream:
     async def send_snapshot(
         self, request: web.Request, agent_id: str, response: web.StreamResponse
     ) -> None:
-        """The current panel, read through the usual (possibly forwarded) GET."""
-        answer = await self.reads.read(request, agent_id)
+        """The current panel, read through the usual (possibly forwarded) GET: the owner
+        is asked for ``/agents/{agent_id}``, not for another stream."""
+        panel_path = f"/agents/{quote(agent_id, safe='')}"
+        answer = await self.reads.read(request, agent_id, owner_path=panel_path)
         if answer.status == 200 and isinstance(answer.body, bytes):
             await response.write(_sse(PanelUpdate("snapshot", answer.body)))
