@@ -722,6 +722,9 @@ def test_dbs_holds_the_open_database_of_each_partition() -> None:
         assert partitions.scan(b"\xffx", 2) == [(b"\xffx2", b"3")]
         assert partitions.scan(b"\xffx", 5) == []
         assert 5 not in store._dbs
+        # Records only: the items sort after them and are not read.
+        partitions.put_all([(b"b", b"5", 3), (b"\xfez", b"6", 3)])
+        assert sorted(partitions.records()) == [(b"a", b"1"), (b"b", b"5")]
 
 
 @contract("_db_for_partition")
@@ -759,6 +762,8 @@ def test_memory_store_data_is_the_dictionary_faust_reads() -> None:
             partitions.put_all([(b"a", None, 2), (b"ab", b"3", 2)])
             assert b"a" not in store.data
             assert partitions.scan(b"a", 2) == [(b"ab", b"3")]
+            partitions.put_all([(b"\xffab", b"4", 2)])
+            assert sorted(partitions.records()) == [(b"ab", b"3"), (b"b", b"2")]
 
     run(body)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 import rocksdict
@@ -34,6 +34,7 @@ from faust.types import TP
 from faust.types.tuples import ack_lock
 
 from ..streaming.batch import InputRecord
+from ..streaming.records import SESSION_KEY_MARK, is_item_key
 from .intake import Fetch, Intake
 from .stores import PartitionStore
 
@@ -209,6 +210,13 @@ class _RocksPartitions:
         for partition, batch in batches.items():
             self.store._db_for_partition(partition).write(batch)
 
+    def records(self) -> Iterator[tuple[bytes, bytes]]:
+        for db in list(self.store._dbs.values()):
+            for key, value in db.items():
+                if key[:1] >= SESSION_KEY_MARK:
+                    break  # items sort after every record: no UTF-8 text has this byte
+                yield key, value
+
     def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
         db = self.store._dbs.get(partition)
         if db is None:
@@ -237,6 +245,11 @@ class _MemoryPartitions:
                 data.pop(key, None)
             else:
                 data[key] = value
+
+    def records(self) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in list(self.data.items()):
+            if not is_item_key(key):
+                yield key, value
 
     def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
         # One dictionary for every key: a scan goes through the whole table (the memory

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import faust
 
-from ..streaming.records import AgentRecord, decode_agent_status, is_item_key
+from ..streaming.records import AgentRecord, decode_agent_status
 from .tables import Placement
 
 __all__ = ["STATUSES_PER_SLICE", "StatusIndex"]
@@ -70,10 +70,11 @@ class StatusIndex:
         written: dict[bytes, Entry] = {}
         self.rebuilding = written
         try:
-            for number, (key, stored) in enumerate(list(self.agents.items()), 1):
-                if not is_item_key(key):  # the breakdown's items, in the same table
-                    status = decode_agent_status(stored) or "unknown"
-                    rebuilt[key] = (self.placement.agent_partition(key), status)
+            # Only the agent records, not the items kept beside them in the same table.
+            records = list(self.placement.agent_store.records())
+            for number, (key, stored) in enumerate(records, 1):
+                status = decode_agent_status(stored) or "unknown"
+                rebuilt[key] = (self.placement.agent_partition(key), status)
                 if number % STATUSES_PER_SLICE == 0:
                     await asyncio.sleep(0)
         finally:

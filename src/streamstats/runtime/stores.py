@@ -15,7 +15,7 @@ internals in ``seam.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 __all__ = ["PartitionStore"]
@@ -34,4 +34,9 @@ class PartitionStore(Protocol):
 
     def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
         """Every ``(key, value)`` of ``partition`` whose key starts with ``prefix``, by key."""
+        ...
+
+    def records(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(key, value)`` this worker holds (any partition) whose key is a record's,
+        not an item's (``streaming.records.is_item_key``)."""
         ...
