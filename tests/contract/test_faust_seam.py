@@ -722,8 +722,9 @@ def test_dbs_holds_the_open_database_of_each_partition() -> None:
         assert partitions.scan(b"\xffx", 2) == [(b"\xffx2", b"3")]
         assert partitions.scan(b"\xffx", 5) == []
         assert 5 not in store._dbs
-        # Records only: the items sort after them and are not read.
+        # Records only: not the items, which sort after them, nor Faust's offset key.
         partitions.put_all([(b"b", b"5", 3), (b"\xfez", b"6", 3)])
+        store.set_persisted_offset(TP(table.changelog_topic.get_topic_name(), 3), 7)
         assert sorted(partitions.records()) == [(b"a", b"1"), (b"b", b"5")]
 
 
@@ -743,6 +744,18 @@ def test_db_for_partition_opens_the_database_faust_keeps_for_it() -> None:
         store.set_persisted_offset(TP(table.changelog_topic.get_topic_name(), 3), 17)
         assert store.persisted_offset(TP(table.changelog_topic.get_topic_name(), 3)) == 17
         assert partitions.get(b"a", 3) == b"3"
+
+
+@contract("offset_key")
+def test_offset_key_is_where_faust_keeps_the_persisted_offset() -> None:
+    """The RocksDB store keeps each partition's persisted offset under ``offset_key`` in
+    the partition's own database: a key that is not a record, which the seam skips."""
+    with rocksdb_table() as (table, store):
+        offset_key = getattr(faust_rocksdb.Store, "offset_key", None)
+        assert isinstance(offset_key, bytes), "no offset_key"
+        store.set_persisted_offset(TP(table.changelog_topic.get_topic_name(), 1), 42)
+        assert store._dbs[1].get(offset_key) == b"42", "offset_key is not where it is kept"
+        assert list(partition_store(table).records()) == []
 
 
 @contract("data")
@@ -958,6 +971,7 @@ BREAKAGES: dict[str, Breakage] = {
     "_ensure_producer": lambda mp: drop(mp, faust_aiokafka.Producer, "_ensure_producer"),
     "_dbs": lambda mp: drop_when_made(mp, faust_rocksdb.Store, "_dbs"),
     "_db_for_partition": lambda mp: drop(mp, faust_rocksdb.Store, "_db_for_partition"),
+    "offset_key": lambda mp: drop(mp, faust_rocksdb.Store, "offset_key"),
     "data": lambda mp: drop_when_made(mp, faust_memory.Store, "data", "__post_init__"),
     "web_app": lambda mp: drop_when_made(mp, faust_web.Web, "web_app"),
 }

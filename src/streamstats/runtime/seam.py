@@ -211,11 +211,13 @@ class _RocksPartitions:
             self.store._db_for_partition(partition).write(batch)
 
     def records(self) -> Iterator[tuple[bytes, bytes]]:
+        offset_key = self.store.offset_key  # where Faust keeps the persisted offset
         for db in list(self.store._dbs.values()):
             for key, value in db.items():
                 if key[:1] >= SESSION_KEY_MARK:
                     break  # items sort after every record: no UTF-8 text has this byte
-                yield key, value
+                if key != offset_key:
+                    yield key, value
 
     def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
         db = self.store._dbs.get(partition)
