@@ -98,6 +98,16 @@ def screenshot(page: Page, name: str) -> None:
         page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
 
 
+def check_floor(page: Page, panels: list[Any], timeout: float = 5000) -> None:
+    """The team view's header counts what ``panels`` (the rows) show."""
+    for current in ("online", "paused", "offline"):
+        count = sum(panel["status"]["current"] == current for panel in panels)
+        expect(page.locator(f"#floor-{current}")).to_have_text(str(count), timeout=timeout)
+    for element, field in (("active", "active"), ("on-hold", "on_hold"), ("closed", "closed")):
+        total = sum(panel["chats"][field] for panel in panels)
+        expect(page.locator(f"#floor-{element}")).to_have_text(str(total), timeout=timeout)
+
+
 def test_the_panel_shows_every_figure_of_the_projection(
     served: tuple[Deployment, Worker], page: Page
 ) -> None:
@@ -247,12 +257,7 @@ def test_the_team_view_shows_the_floor_at_a_glance(
     status, _, body = http("GET", f"{worker.url}/agents")
     assert status == 200
     panels = body["agents"]
-    for current in ("online", "paused", "offline"):
-        count = sum(panel["status"]["current"] == current for panel in panels)
-        expect(page.locator(f"#floor-{current}")).to_have_text(str(count), timeout=3000)
-    for element, field in (("active", "active"), ("on-hold", "on_hold"), ("closed", "closed")):
-        total = sum(panel["chats"][field] for panel in panels)
-        expect(page.locator(f"#floor-{element}")).to_have_text(str(total))
+    check_floor(page, panels, timeout=3000)
     dana = page.locator("tr[data-agent=dana] td[data-key=status]")
     expect(dana).to_have_text("not online yet")
     expect(page.locator("tr[data-agent=ann] td[data-key=status] .icon.online")).to_have_count(1)

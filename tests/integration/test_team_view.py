@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from streamstats.tools.simulate import simulate_lines
 
 from .conftest import http, new_deployment
-from .test_browser import screenshot
+from .test_browser import check_floor, screenshot
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +48,15 @@ def served_team(
     while len(all_panels(worker)) < agents:
         assert time.monotonic() < deadline, worker.log_tail()
         time.sleep(0.5)
+    # Every event folded: the counters no longer move between two reads a second apart.
+    seen = [panel["chats"] for panel in all_panels(worker)]
+    while True:
+        time.sleep(1.0)
+        latest = [panel["chats"] for panel in all_panels(worker)]
+        if latest == seen:
+            break
+        assert time.monotonic() < deadline, worker.log_tail()
+        seen = latest
     yield worker
     deployment.stop()
 
@@ -76,16 +85,6 @@ def page(browser: Browser) -> Iterator[Page]:
 def all_panels(worker: Worker) -> list[Any]:
     status, _, body = http("GET", f"{worker.url}/agents")
     return list(body["agents"]) if status == 200 else []
-
-
-def check_floor(page: Page, panels: list[Any]) -> None:
-    """The header counts what the rows show."""
-    for current in ("online", "paused", "offline"):
-        count = sum(panel["status"]["current"] == current for panel in panels)
-        expect(page.locator(f"#floor-{current}")).to_have_text(str(count), timeout=5000)
-    for element, field in (("active", "active"), ("on-hold", "on_hold"), ("closed", "closed")):
-        total = sum(panel["chats"][field] for panel in panels)
-        expect(page.locator(f"#floor-{element}")).to_have_text(str(total), timeout=5000)
 
 
 def test_a_team_of_20_at_a_glance(team_of_20: Worker, page: Page) -> None:

@@ -17,7 +17,7 @@ from typing_extensions import TypedDict
 
 from .events import Status
 from .instant import format_instant, to_seconds
-from .rules import carries_evidence
+from .rules import carries_evidence, counted_in_session, reset_since_credit
 from .state import AgentChange, AgentState
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "Segment",
     "compact",
     "compact_positions",
-    "counted_in_session",
     "explain",
 ]
 
@@ -100,19 +99,6 @@ _ACTIVE: Final[Callable[[AgentChange], int]] = attrgetter("active")
 _ON_HOLD: Final[Callable[[AgentChange], int]] = attrgetter("on_hold")
 
 
-def counted_in_session(change: AgentChange, agent: AgentState) -> bool:
-    """Whether the panel of the agent's current session counts ``change`` (spec §3)."""
-    start = agent.session_start
-    return agent.session_index < 2 or (start is not None and change.at >= start)
-
-
-def _reset_since_credit(change: AgentChange, agent: AgentState) -> bool:
-    """Whether a reset cancelled the -1 of a lost credit (the rule of ``counts_in_session``)."""
-    start = agent.session_start
-    assert change.uncredit_since is not None
-    return agent.session_index > 1 and start is not None and change.uncredit_since < start
-
-
 def explain(agent: AgentState, changes: Sequence[AgentChange], now: int) -> Breakdown:
     """The breakdown of ``agent``'s panel at ``now``, from the changes it applied (in order)."""
     start = agent.session_start
@@ -155,9 +141,10 @@ def _chats(agent: AgentState, changes: Sequence[AgentChange]) -> ChatsBreakdown:
         if not counted_in_session(change, agent):
             continue
         at, chat_id, event_id = change.at, change.chat_id, change.event_id
-        if change.uncredit_since is not None:
+        credit_at = change.uncredit_since
+        if credit_at is not None:
             lost = (at, chat_id, event_id, -1, f"closed again by {change.closed_by}")
-            if _reset_since_credit(change, agent):
+            if reset_since_credit(credit_at, agent.session_index, agent.session_start):
                 not_counted.append((*lost[:4], CREDIT_RESET))
             else:
                 closed.append(lost)

@@ -49,7 +49,9 @@ __all__ = [
     "apply_change",
     "apply_chat_event",
     "carries_evidence",
+    "counted_in_session",
     "counts_in_session",
+    "reset_since_credit",
     "session_holding",
     "sum_in_session",
     "time_in_status",
@@ -231,6 +233,21 @@ def apply_chat_event(chat: ChatState, event: ChatEvent) -> tuple[AgentChange, ..
 # --- agents ------------------------------------------------------------------------------
 
 
+def counted_in_session(change: AgentChange, agent: AgentState) -> bool:
+    """Whether the panel of the agent's current session counts ``change`` (spec §3):
+    one timed at or after the session start, or any while there is nothing to reset."""
+    start = agent.session_start
+    return agent.session_index < 2 or (start is not None and change.at >= start)
+
+
+def reset_since_credit(credit_at: int, session_index: int, session_start: int | None) -> bool:
+    """Whether a reset of its holder happened after a close credit taken at ``credit_at``,
+    judged by the holder's session number ``session_index`` begun at ``session_start``:
+    the credit predates a session that is not the first. Losing such a credit is not
+    a -1 (spec §3: the credit already vanished with the reset)."""
+    return session_index > 1 and session_start is not None and credit_at < session_start
+
+
 def counts_in_session(change: AgentChange, agent: AgentState) -> tuple[int, int, int]:
     """(closed, missed, holds) that ``change`` adds to the current session's panel.
 
@@ -240,14 +257,9 @@ def counts_in_session(change: AgentChange, agent: AgentState) -> tuple[int, int,
     predates the current session and that session is not the first.
     """
     closed = change.closed
-    if change.uncredit_since is not None:
-        reset_since_credit = (
-            agent.session_index > 1
-            and agent.session_start is not None
-            and change.uncredit_since < agent.session_start
-        )
-        if not reset_since_credit:
-            closed -= 1
+    lost = change.uncredit_since
+    if lost is not None and not reset_since_credit(lost, agent.session_index, agent.session_start):
+        closed -= 1
     return closed, change.missed, change.holds
 
 
@@ -293,7 +305,7 @@ def apply_change(agent: AgentState, change: AgentChange, config: FoldConfig) -> 
     if horizon is None or change.at >= horizon:
         # A later status event may still start a session before this change: keep it apart.
         agent.pending.append(change)
-    elif agent.session_index < 2 or change.at >= agent.session_start:  # type: ignore[operator]
+    elif counted_in_session(change, agent):
         closed, missed, holds = counts_in_session(change, agent)
         agent.closed += closed
         agent.missed += missed
@@ -522,7 +534,8 @@ def amend_session(summaries: dict[int, list[int]], change: AgentChange) -> int |
     summary = summaries[start]
     index = summary[8]
     closed = change.closed
-    if change.uncredit_since is not None and not (index > 1 and change.uncredit_since < start):
+    lost = change.uncredit_since
+    if lost is not None and not reset_since_credit(lost, index, start):
         closed -= 1
     if not (closed or change.missed or change.holds):
         return None

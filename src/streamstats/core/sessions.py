@@ -43,13 +43,17 @@ class SessionFigures(TypedDict):
     chats: SessionChats
 
 
-def ended_session(summary: list[int]) -> SessionFigures:
-    """The figures of an ended session from its summary."""
-    start, end, online, offline, paused, closed, missed, holds = summary[:8]
+def _figures(
+    start: int, end: int | None, until: int, times: list[int], counters: tuple[int, int, int]
+) -> SessionFigures:
+    """A session's figures: begun at ``start``, ended at ``end`` (None: live), its
+    times in microseconds and its counters (closed, missed, holds) up to ``until``."""
+    online, offline, paused = times
+    closed, missed, holds = counters
     return {
         "start": format_instant(start),
-        "end": format_instant(end),
-        "seconds": to_seconds(max(0, end - start)),
+        "end": None if end is None else format_instant(end),
+        "seconds": to_seconds(max(0, until - start)),
         "time": {
             "online": to_seconds(online),
             "offline": to_seconds(offline),
@@ -57,6 +61,12 @@ def ended_session(summary: list[int]) -> SessionFigures:
         },
         "chats": {"closed": max(0, closed), "missed": max(0, missed), "holds": max(0, holds)},
     }
+
+
+def ended_session(summary: list[int]) -> SessionFigures:
+    """The figures of an ended session from its summary."""
+    start, end, online, offline, paused, closed, missed, holds = summary[:8]
+    return _figures(start, end, end, [online, offline, paused], (closed, missed, holds))
 
 
 def session_end(agent: AgentState, now: int, gap: int) -> int | None:
@@ -75,21 +85,12 @@ def current_session(agent: AgentState, now: int, gap: int) -> SessionFigures | N
     start = agent.session_start
     if start is None:
         return None
-    end = session_end(agent, now, gap)
+    return _current(agent, start, session_end(agent, now, gap), now)
+
+
+def _current(agent: AgentState, start: int, end: int | None, now: int) -> SessionFigures:
     until = now if end is None else min(end, now)
-    online, offline, paused = time_in_status(agent, until)
-    closed, missed, holds = session_counters(agent)
-    return {
-        "start": format_instant(start),
-        "end": None if end is None else format_instant(end),
-        "seconds": to_seconds(max(0, until - start)),
-        "time": {
-            "online": to_seconds(online),
-            "offline": to_seconds(offline),
-            "paused": to_seconds(paused),
-        },
-        "chats": {"closed": max(0, closed), "missed": max(0, missed), "holds": max(0, holds)},
-    }
+    return _figures(start, end, until, time_in_status(agent, until), session_counters(agent))
 
 
 def history(
@@ -110,11 +111,10 @@ def history(
             found.append((start, ended_session(summary)))
     found.sort(key=lambda item: item[0])
     sessions = [figures for _, figures in found]
-    current = current_session(agent, now, gap)
-    if current is not None and current_start is not None:
+    if current_start is not None:
         ended_at = session_end(agent, now, gap)
         if _overlaps(current_start, now if ended_at is None else ended_at, since, until):
-            sessions.append(current)
+            sessions.append(_current(agent, current_start, ended_at, now))
     return sessions
 
 

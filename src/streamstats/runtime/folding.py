@@ -107,14 +107,14 @@ class FetchFolder:
         now = time.time()
         outputs = OutputBatches()
         chat_writes, _ = self._fold_runs(chat_runs, self.chats, now, outputs)
-        agent_writes, evidence = self._fold_runs(agent_runs, self.agents, now, outputs)
+        agent_writes, items = self._fold_runs(agent_runs, self.agents, now, outputs)
         # Changelog first: if this is cut short, the store does not hold a record the
         # changelog lacks, and the unacked input is folded again.
         deliveries = await outputs.send(kafka_producer(self.app))
         self._store(self.chats, chat_writes)
         self._store(self.agents, agent_writes)
-        if evidence:
-            self.agents.store.put_all(evidence)
+        if items:
+            self.agents.store.put_all(items)
         delivered = asyncio.gather(*(delivery.future for delivery in deliveries))
         delivered.add_done_callback(partial(self._settle, fetch, done, deliveries))
 
@@ -152,12 +152,12 @@ class FetchFolder:
                 run = [*await self._read_back(message.topic, message.partition, hole), message]
             outputs = OutputBatches()
             for incoming in run:
-                writes, evidence = self._fold([[incoming]], stage, outputs)
+                writes, items = self._fold([[incoming]], stage, outputs)
                 for key, value, record, partition in writes:
                     stage.table[key] = value
                     for listener in stage.listeners:
                         listener(key, record, partition)
-                for key, item, _ in evidence:
+                for key, item, _ in items:
                     if item is None:
                         stage.table.pop(key, None)
                     else:
@@ -174,7 +174,8 @@ class FetchFolder:
     ) -> tuple[list[Write[Any]], list[ItemWrite]]:
         """Fold runs of consecutive messages (one per partition) of one stage; queue the
         dead letters and agent changes in ``outputs``; the store writes it asks for, and
-        the evidence items (agent stage) to write after them."""
+        the items kept beside the records (agent stage: evidence, sessions) to write
+        after them."""
         result, writes = stage.stage.run(stage.store, runs)
         for message, problem in result.dead_letters:
             self._dead_letter(message, problem, outputs)
@@ -194,14 +195,14 @@ class FetchFolder:
         if not runs:
             return [], []
         changelog = stage.table.changelog_topic.get_topic_name()
-        writes, evidence = self._fold(runs, stage, outputs, now)
+        writes, items = self._fold(runs, stage, outputs, now)
         for key, value, _, partition in writes:
             outputs.add(changelog, partition, key, value)
         # After the records, in their partition's produce batch: a crash keeps or loses
-        # an agent record and its evidence together.
-        for key, item, partition in evidence:
+        # an agent record and its items together.
+        for key, item, partition in items:
             outputs.add(changelog, partition, key, item)
-        return writes, evidence
+        return writes, items
 
     @staticmethod
     def _store(stage: StageTable, writes: list[Write[Any]]) -> None:

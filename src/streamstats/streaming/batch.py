@@ -27,12 +27,7 @@ from ..core.events import (
     UnknownEvent,
     decode_event,
 )
-from ..core.rules import (
-    FoldConfig,
-    apply_agent_event,
-    apply_change,
-    apply_chat_event,
-)
+from ..core.rules import FoldConfig, apply_agent_event, apply_change, apply_chat_event
 from ..core.state import AgentChange, AgentState, ChatState
 from .records import (
     OUTBOX_EVENTS,

@@ -29,6 +29,7 @@ from .records import (
     encode_changes,
     encode_session,
     evidence_prefix,
+    item_prefix,
     session_key,
     session_prefix,
     session_start_of,
@@ -52,17 +53,20 @@ def compact_evidence(store: RecordStore, result: BatchResult[AgentRecord]) -> No
     """Add to ``result.items`` the writes that compact the evidence of every agent
     whose session started over (``core.explain.compact_positions``): items deleted, or
     cut down to the changes (and parts of them) a later breakdown still shows."""
+    if not result.sessions_started:
+        return
+    written: dict[bytes, dict[bytes, bytes | None]] = {}  # the batch's items, by prefix
+    for item, value, _ in result.items:
+        written.setdefault(item_prefix(item), {})[item] = value
     for key in result.sessions_started:
         record, partition = result.written[key]
         prefix = evidence_prefix(key)
-        items = dict(store.scan(prefix, partition))
-        for item, value, _ in result.items:
-            if item.startswith(prefix):
-                items[item] = value  # type: ignore[assignment]
+        items: dict[bytes, bytes | None] = dict(store.scan(prefix, partition))
+        items.update(written.get(prefix, {}))
         owners: list[bytes] = []
         sourced: list[SourcedChange] = []
-        for item in sorted(item for item, value in items.items() if value is not None):
-            for one in decode_evidence(items[item]):
+        for item, value in sorted(items.items()):
+            for one in decode_evidence(value) if value is not None else ():
                 owners.append(item)
                 sourced.append(one)
         kept = compact_positions(record.agent, [change for _, _, change in sourced])

@@ -23,12 +23,13 @@ from .records import (
     ChatRecord,
     decode_agent_record,
     decode_chat_record,
-    decode_evidence,
     decode_session,
     encode_changes,
     encode_forwarded,
+    evidence_changes,
     evidence_prefix,
     is_item_key,
+    item_prefix,
     session_prefix,
     session_start_of,
 )
@@ -73,8 +74,7 @@ class _Partitions:
         found = self.data.setdefault(partition, {})
         items = None
         if is_item_key(key):
-            prefix = key[: 3 + int.from_bytes(key[1:3], "big")]
-            items = self.by_prefix.setdefault((partition, prefix), {})
+            items = self.by_prefix.setdefault((partition, item_prefix(key)), {})
         if value is None:
             found.pop(key, None)
             if items is not None:
@@ -210,7 +210,7 @@ class LocalPipeline:
         key = agent_id.encode()
         partition = partition_for(key, self.partitions)
         items = self.agent_store.scan(evidence_prefix(key), partition)
-        return [change for _, value in items for _, _, change in decode_evidence(value)]
+        return evidence_changes(value for _, value in items)
 
     def sessions(self, agent_id: str) -> dict[int, list[int]]:
         """The summaries of the agent's ended sessions as stored, by start."""

@@ -10,6 +10,7 @@ lists straight to the record, with no per-element conversion.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Final, NamedTuple
@@ -39,9 +40,11 @@ __all__ = [
     "encode_chat_record",
     "encode_forwarded",
     "encode_session",
+    "evidence_changes",
     "evidence_key",
     "evidence_prefix",
     "is_item_key",
+    "item_prefix",
     "session_key",
     "session_prefix",
     "session_start_of",
@@ -194,6 +197,12 @@ def decode_session(data: bytes) -> list[int]:
     return summary
 
 
+def item_prefix(key: bytes) -> bytes:
+    """The prefix an item's key shares with every item of its kind and agent (what
+    :func:`evidence_prefix` or :func:`session_prefix` gives for that agent)."""
+    return key[: 3 + int.from_bytes(key[1:3], "big")]
+
+
 def is_item_key(key: bytes) -> bool:
     """True for the key of an item kept beside the agent records (evidence, a session
     summary), False for an agent's: no UTF-8 text starts with byte 0xFE or 0xFF."""
@@ -206,6 +215,12 @@ def decode_evidence(data: bytes) -> list[SourcedChange]:
     if isinstance(changes, ForwardedStatus):
         raise StateFormatError("stored evidence is a status message, not agent changes")
     return changes
+
+
+def evidence_changes(items: Iterable[bytes]) -> list[AgentChange]:
+    """The changes of an agent's evidence items (stored values, in key order), in order:
+    what ``core.explain.explain`` reads."""
+    return [change for data in items for _, _, change in decode_evidence(data)]
 
 
 def decode_agent_input(data: bytes) -> list[SourcedChange] | ForwardedStatus:

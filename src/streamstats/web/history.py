@@ -8,7 +8,7 @@ from aiohttp import web
 from ..core.explain import Breakdown, explain
 from ..core.sessions import history
 from ..core.state import AgentState
-from ..streaming.records import decode_evidence
+from ..streaming.records import evidence_changes
 from .access import guarded
 from .agents import AgentReads, read_instant
 from .worker import WorkerView
@@ -37,12 +37,7 @@ class AgentHistory:
     def breakdown(self, agent: AgentState, now: int, request: web.Request) -> Breakdown:
         """The breakdown of ``agent``'s panel at ``now`` from its stored evidence."""
         key = agent.agent_id.encode()
-        evidence = [
-            change
-            for item in self.worker.stored_evidence(key)
-            for _, _, change in decode_evidence(item)
-        ]
-        return explain(agent, evidence, now)
+        return explain(agent, evidence_changes(self.worker.stored_evidence(key)), now)
 
     def session_list(self, agent: AgentState, now: int, request: web.Request) -> object:
         """``{"agent_id", "sessions"}``: the sessions overlapping ``?from=``/``?to=``."""
