@@ -51,7 +51,7 @@ from streamstats.core.events import (
 )
 from streamstats.core.instant import parse_instant
 from streamstats.core.rules import apply_chat_event
-from streamstats.core.state import ChatState
+from streamstats.core.state import ChatState, change_of
 from tests.integration.conftest import Deployment
 from tests.integration.test_stream import READ_AT, expected_panels, simulated, wait_until_replayed
 
@@ -100,7 +100,8 @@ def credit_losses(lines: list[bytes]) -> Counter[str]:
         if isinstance(event, (AgentStatusChanged, AgentProfileChanged, UnknownEvent, InvalidEvent)):
             continue
         chat = chats.setdefault(event.chat_id, ChatState(event.chat_id))
-        for change in apply_chat_event(chat, event) or ():
+        for fields in apply_chat_event(chat, event) or ():
+            change = change_of(fields)
             if change.uncredit_since is not None and change.closed < 1:
                 losses[change.agent_id] += 1
     return losses

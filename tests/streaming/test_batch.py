@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from streamstats.core.instant import parse_instant
 from streamstats.core.rules import FoldConfig
+from streamstats.core.state import change_of
 from streamstats.streaming.batch import (
     BatchResult,
     changes_by_agent,
@@ -97,7 +98,8 @@ def test_a_chat_event_is_applied_once_and_its_changes_resent_on_replay(ev: Event
     assigned = chat_message(b"c1", wire(ev.assigned("c1", "a", at("08:00"))), 10)
     first = fold_chats(assigned)
     assert first.tally.applied == {"chat.assigned": 1}
-    assert [(p, o, change.agent_id, change.active) for p, o, change in first.sends] == [
+    sent = [(p, o, change_of(fields)) for p, o, fields in first.sends]
+    assert [(p, o, change.agent_id, change.active) for p, o, change in sent] == [
         (partition, 10, "a", 1)
     ]
     record, where = first.written[b"c1"]
@@ -171,7 +173,7 @@ def test_a_chat_event_is_folded_in_whatever_partition_it_arrives_in(ev: EventFac
     result = fold_chat_batch({}, [[message]])
     assert result.dead_letters == []
     assert result.written[b"c1"][1] == partition
-    assert [(p, change.agent_id) for p, _, change in result.sends] == [(partition, "a")]
+    assert [(p, change_of(fields).agent_id) for p, _, fields in result.sends] == [(partition, "a")]
 
 
 def test_a_status_event_outside_its_agents_partition_is_forwarded_and_applied_once_at_home(
@@ -213,7 +215,8 @@ def test_records_and_change_messages_round_trip(ev: EventFactory) -> None:
     chats = fold_chats(chat_message(b"c1", wire(ev.assigned("c1", "a", at("08:00"))), 1))
     record = chats.written[b"c1"][0]
     assert decode_chat_record(encode_chat_record(record)) == record
-    assert decode_agent_input(encode_changes(chats.sends)) == chats.sends
+    sent = [(partition, offset, change_of(fields)) for partition, offset, fields in chats.sends]
+    assert decode_agent_input(encode_changes(chats.sends)) == sent
     agent = fold_changes(encode_changes(chats.sends)).written[b"a"][0]
     assert decode_agent_record(encode_agent_record(agent)) == agent
 
@@ -233,8 +236,8 @@ def test_changes_are_grouped_per_agent_in_the_order_they_were_made(ev: EventFact
     assert [offset for _, offset, _ in grouped["a"]] == [1, 2, 3]
     assert [offset for _, offset, _ in grouped["b"]] == [2]
     regrouped = [sent for group in grouped.values() for sent in group]
-    assert sorted(regrouped, key=lambda sent: (sent[1], sent[2].agent_id)) == sorted(
-        sends, key=lambda sent: (sent[1], sent[2].agent_id)
+    assert sorted(regrouped, key=lambda sent: (sent[1], sent[2][0])) == sorted(
+        sends, key=lambda sent: (sent[1], sent[2][0])
     )
 
 

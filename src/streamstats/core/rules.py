@@ -36,7 +36,7 @@ from .events import (
     Status,
 )
 from .instant import MICROS_PER_SECOND
-from .state import AgentChange, AgentState, ChatState, remember
+from .state import AgentChange, AgentState, ChangeFields, ChatState, change_of, remember
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -81,7 +81,6 @@ DEFAULT_CONFIG: Final = FoldConfig()
 # Slots of AgentChange's fields, which _Changes fills in place.
 _ACTIVE, _ON_HOLD, _CLOSED, _UNCREDIT, _MISSED, _HOLDS = 2, 3, 4, 5, 6, 7
 _CLOSED_BY, _BY_PLATFORM = 10, 11
-_new_tuple: Final = tuple.__new__
 
 
 class _Changes:
@@ -128,10 +127,8 @@ class _Changes:
         fields[_CLOSED_BY] = agent_id
         fields[_BY_PLATFORM] = by_platform
 
-    def records(self) -> tuple[AgentChange, ...]:
-        # tuple.__new__ rather than AgentChange(...): the NamedTuple constructor parses its
-        # arguments in Python, several times slower.
-        return tuple([_new_tuple(AgentChange, fields) for fields in self.fields.values()])
+    def records(self) -> list[ChangeFields]:
+        return list(self.fields.values())
 
 
 def _take_ownership(chat: ChatState, agent_id: str, changes: _Changes) -> None:
@@ -217,8 +214,9 @@ _CHAT_HANDLERS: Final[dict[type, _ChatHandler]] = {
 }
 
 
-def apply_chat_event(chat: ChatState, event: ChatEvent) -> tuple[AgentChange, ...] | None:
-    """Fold one chat event into ``chat`` (in place); the agent changes it causes.
+def apply_chat_event(chat: ChatState, event: ChatEvent) -> list[ChangeFields] | None:
+    """Fold one chat event into ``chat`` (in place); the agent changes it causes, as the
+    fields of each :class:`AgentChange` (``state.change_of`` makes one of them).
 
     None for a duplicate ``event_id``: nothing changed.
     """
@@ -496,7 +494,8 @@ class Projector:
             chat = chats.get(event.chat_id)  # type: ignore[union-attr]
             if chat is None:
                 chat = chats[event.chat_id] = ChatState(event.chat_id)  # type: ignore[union-attr]
-            for change in apply_chat_event(chat, event) or ():  # type: ignore[arg-type]
+            for fields in apply_chat_event(chat, event) or ():  # type: ignore[arg-type]
+                change = change_of(fields)
                 agent = agents.get(change.agent_id)
                 if agent is None:
                     agent = agents[change.agent_id] = AgentState(change.agent_id)

@@ -28,7 +28,7 @@ from ..streaming.batch import DeadLetter, InputRecord, ItemWrite, changes_by_age
 from ..streaming.offsets import OffsetWatch
 from ..streaming.records import (
     ForwardedStatus,
-    SourcedChange,
+    SentChange,
     encode_changes,
     encode_forwarded,
 )
@@ -211,7 +211,7 @@ class FetchFolder:
             for key, _, record, partition in writes:
                 listener(key, record, partition)
 
-    def _send_changes(self, changes: list[SourcedChange], outputs: OutputBatches) -> None:
+    def _send_changes(self, changes: list[SentChange], outputs: OutputBatches) -> None:
         """Queue changes for the agent stage, one message per agent."""
         topic, placement = self.settings.changes_topic, self.placement
         for agent_id, items in changes_by_agent(changes).items():

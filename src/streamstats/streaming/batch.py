@@ -34,6 +34,7 @@ from .records import (
     AgentRecord,
     ChatRecord,
     ForwardedStatus,
+    SentChange,
     SourcedChange,
     decode_agent_input,
     encode_changes,
@@ -112,7 +113,7 @@ class BatchResult(Generic[R]):
     """
 
     written: dict[bytes, tuple[R, int]] = field(default_factory=dict)
-    sends: list[SourcedChange] = field(default_factory=list)
+    sends: list[SentChange] = field(default_factory=list)
     """Agent changes for the agent-changes topic, with the chat event that caused them."""
     dead_letters: list[tuple[InputRecord, DeadLetter]] = field(default_factory=list)
     forwards: list[tuple[bytes, int, ForwardedStatus]] = field(default_factory=list)
@@ -218,22 +219,23 @@ def fold_chat_batch(
             changes = apply_chat_event(record.chat, event)
             record.applied = offset
             if changes:
+                # The outbox and the sends share the lists: neither changes them.
                 outbox = record.outbox
-                outbox.append([offset, [list(change) for change in changes]])
+                outbox.append([offset, changes])
                 if len(outbox) > OUTBOX_EVENTS:
                     del outbox[0]
-                sends.extend([(partition, offset, change) for change in changes])
+                sends.extend([(partition, offset, fields) for fields in changes])
             applied[event.type] = applied.get(event.type, 0) + 1
             event_ats.append(event.at_micros)
     return result
 
 
-def _resent(record: ChatRecord, partition: int, offset: int) -> list[SourcedChange]:
+def _resent(record: ChatRecord, partition: int, offset: int) -> list[SentChange]:
     return [
-        (partition, offset, tuple.__new__(AgentChange, change))
+        (partition, offset, fields)
         for applied_at, changes in record.outbox
         if applied_at == offset
-        for change in changes
+        for fields in changes
     ]
 
 
@@ -406,11 +408,11 @@ def _applied_only(changes: list[SourcedChange], skipped: list[int]) -> bytes:
     return encode_changes([change for index, change in enumerate(changes) if index not in left_out])
 
 
-def changes_by_agent(changes: list[SourcedChange]) -> dict[str, list[SourcedChange]]:
+def changes_by_agent(changes: list[SentChange]) -> dict[str, list[SentChange]]:
     """Changes grouped by agent id, in order: each group is one agent-changes message."""
-    grouped: dict[str, list[SourcedChange]] = {}
-    for sourced in changes:
-        grouped.setdefault(sourced[2].agent_id, []).append(sourced)
+    grouped: dict[str, list[SentChange]] = {}
+    for sent in changes:
+        grouped.setdefault(sent[2][0], []).append(sent)  # the fields start with the agent id
     return grouped
 
 

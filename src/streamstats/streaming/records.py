@@ -10,14 +10,14 @@ lists straight to the record, with no per-element conversion.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any, Final, NamedTuple
 
 import orjson
 
-from ..core.state import AgentChange, AgentState, ChatState
+from ..core.state import AgentChange, AgentState, ChangeFields, ChatState
 
 __all__ = [
     "EVIDENCE_KEY_MARK",
@@ -27,6 +27,7 @@ __all__ = [
     "AgentRecord",
     "ChatRecord",
     "ForwardedStatus",
+    "SentChange",
     "SourcedChange",
     "StateFormatError",
     "decode_agent_input",
@@ -58,7 +59,8 @@ OUTBOX_EVENTS: Final = 32
 """Applied chat events whose agent changes a chat record keeps, to send them again."""
 
 OutboxEntry = list[Any]
-"""``[chat offset, [change fields, ...]]``: the changes one applied chat event sent."""
+"""``[chat offset, [change fields, ...]]``: the changes one applied chat event sent
+(each :data:`~streamstats.core.state.ChangeFields`)."""
 
 
 @dataclass(slots=True)
@@ -86,6 +88,9 @@ class AgentRecord:
 
 SourcedChange = tuple[int, int, AgentChange]
 """``(chat partition, chat offset, change)``: a change and the chat event that caused it."""
+
+SentChange = tuple[int, int, ChangeFields]
+"""A :data:`SourcedChange` as the chat fold makes it: the change as its list of fields."""
 
 
 class ForwardedStatus(NamedTuple):
@@ -138,7 +143,7 @@ def encode_agent_record(record: AgentRecord) -> bytes:
     return _encode((STATE_FORMAT_VERSION, record.applied, *_AGENT_FIELDS(record.agent)))
 
 
-def encode_changes(changes: list[SourcedChange]) -> bytes:
+def encode_changes(changes: Sequence[SourcedChange | SentChange]) -> bytes:
     """Serialize changes for one agent into one message of the agent-changes topic."""
     return _encode((STATE_FORMAT_VERSION, changes))
 
