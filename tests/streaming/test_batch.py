@@ -30,6 +30,7 @@ from streamstats.streaming.records import (
     encode_changes,
     encode_chat_record,
     encode_forwarded,
+    outbox_entries,
 )
 
 from ..factories import EventFactory, at
@@ -123,7 +124,7 @@ def test_a_batch_decodes_each_record_once_and_folds_its_events_in_order(ev: Even
     record, _ = result.written[b"c1"]
     assert (record.applied, record.chat.open, record.chat.credit_agent) == (3, False, "a")
     assert [offset for _, offset, _ in result.sends] == [1, 2, 3]
-    assert [entry[0] for entry in record.outbox] == [1, 2, 3]
+    assert [entry[0] for entry in outbox_entries(record)] == [1, 2, 3]
     assert result.tally.applied == {"chat.assigned": 1, "chat.held": 1, "chat.closed": 1}
     assert partition == result.written[b"c1"][1]
 

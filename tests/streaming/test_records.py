@@ -6,16 +6,19 @@ import orjson
 import pytest
 
 from streamstats.core.replay import replay_lines
-from streamstats.core.state import AgentChange, AgentState
+from streamstats.core.state import AgentChange, AgentState, ChatState
 from streamstats.streaming.records import (
+    OUTBOX_EVENTS,
     AgentRecord,
     ChatRecord,
     StateFormatError,
+    add_to_outbox,
     decode_agent_record,
     decode_agent_status,
     decode_chat_record,
     encode_agent_record,
     encode_chat_record,
+    outbox_entries,
 )
 from streamstats.tools.simulate import simulate_lines
 
@@ -35,8 +38,22 @@ def test_every_record_round_trips(simulated: list[bytes]) -> None:
         record = AgentRecord(agent, {"status/0": 5, "chat/1": 7})
         assert decode_agent_record(encode_agent_record(record)) == record
     for chat in projector.chats.values():
-        record = ChatRecord(chat, 9, [[9, [["a", 1, 1, 0, 0, None, 0, 0]]]])
-        assert decode_chat_record(encode_chat_record(record)) == record
+        chat_record = ChatRecord(chat, 9)
+        changes = [["a\nb", 1, 1, 0, 0, None, 0, 0, chat.chat_id, "e\n", None, False]]
+        add_to_outbox(chat_record, 9, changes)
+        assert decode_chat_record(encode_chat_record(chat_record)) == chat_record
+        assert decode_chat_record(encode_chat_record(ChatRecord(chat))) == ChatRecord(chat)
+
+
+def test_the_outbox_keeps_the_latest_events_in_order() -> None:
+    record = ChatRecord(ChatState("c\n1"))
+    for offset in range(OUTBOX_EVENTS + 5):
+        add_to_outbox(record, offset, [[f"a{offset}", offset]])
+    stored = decode_chat_record(encode_chat_record(record))
+    expected = [[offset, [[f"a{offset}", offset]]] for offset in range(5, OUTBOX_EVENTS + 5)]
+    assert outbox_entries(stored) == expected
+    assert stored.chat.chat_id == "c\n1"
+    assert outbox_entries(ChatRecord(ChatState("c"))) == []
 
 
 def test_pending_changes_round_trip_as_agent_changes() -> None:

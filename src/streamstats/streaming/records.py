@@ -5,7 +5,8 @@ the input position it has applied, so that a message folded again after a crash 
 rebalance is recognised and skipped (effectively-once state: the position is written
 atomically with the state it describes). Records are encoded as flat JSON arrays whose
 fields are the working record's own, in declaration order: decoding hands orjson's
-lists straight to the record, with no per-element conversion.
+lists straight to the record, with no per-element conversion. A chat record's outbox
+follows its array as JSON lines, kept as bytes: only a replay reads it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "SentChange",
     "SourcedChange",
     "StateFormatError",
+    "add_to_outbox",
     "decode_agent_input",
     "decode_agent_record",
     "decode_agent_status",
@@ -46,14 +48,16 @@ __all__ = [
     "evidence_prefix",
     "is_item_key",
     "item_prefix",
+    "outbox_entries",
     "session_key",
     "session_prefix",
     "session_start_of",
 ]
 
-STATE_FORMAT_VERSION: Final = 3
-"""Version 3: agent changes carry their evidence and segments their reasons (version 2
-had neither; version 1 nested the clock and the tally)."""
+STATE_FORMAT_VERSION: Final = 4
+"""Version 4: a chat record's outbox follows its array as JSON lines (version 3 nested it
+in the array; version 2 had no evidence in agent changes and no reasons in segments;
+version 1 nested the clock and the tally)."""
 
 OUTBOX_EVENTS: Final = 32
 """Applied chat events whose agent changes a chat record keeps, to send them again."""
@@ -69,12 +73,33 @@ class ChatRecord:
 
     Messages at or below ``applied`` are replays. ``outbox`` keeps the changes recent
     events sent to agents, so that a replay can send them again in case they were lost in
-    a crash (the agents drop what they already applied).
+    a crash (the agents drop what they already applied): one JSON line per event
+    (:data:`OutboxEntry`), oldest first. It stays encoded, since a record is decoded and
+    encoded on every fetch that reaches it and its outbox is read only by a replay
+    (:func:`add_to_outbox`, :func:`outbox_entries`).
     """
 
     chat: ChatState
     applied: int = -1
-    outbox: list[OutboxEntry] = field(default_factory=list)
+    outbox: bytes = b""
+
+
+def add_to_outbox(record: ChatRecord, offset: int, changes: list[ChangeFields]) -> None:
+    """Keep the changes the chat event at ``offset`` sent, forgetting the oldest event's
+    past :data:`OUTBOX_EVENTS`."""
+    entry = orjson.dumps((offset, changes))
+    outbox = record.outbox
+    if not outbox:
+        record.outbox = entry
+        return
+    if outbox.count(b"\n") + 1 >= OUTBOX_EVENTS:
+        outbox = outbox[outbox.index(b"\n") + 1 :]
+    record.outbox = outbox + b"\n" + entry
+
+
+def outbox_entries(record: ChatRecord) -> list[OutboxEntry]:
+    """The entries of a chat record's outbox, oldest first."""
+    return [orjson.loads(line) for line in record.outbox.split(b"\n")] if record.outbox else []
 
 
 @dataclass(slots=True)
@@ -132,10 +157,12 @@ def _encode(value: object) -> bytes:
 
 
 def encode_chat_record(record: ChatRecord) -> bytes:
-    """Serialize a stored chat record."""
-    return _encode(
-        (STATE_FORMAT_VERSION, record.applied, record.outbox, *_CHAT_FIELDS(record.chat))
-    )
+    """Serialize a stored chat record: its array, then its outbox's lines."""
+    fields = (STATE_FORMAT_VERSION, record.applied, *_CHAT_FIELDS(record.chat))
+    if not record.outbox:
+        return _encode(fields)
+    # orjson escapes every newline inside a string: the first newline ends the array.
+    return orjson.dumps(fields) + b"\n" + record.outbox
 
 
 def encode_agent_record(record: AgentRecord) -> bytes:
@@ -241,8 +268,9 @@ def decode_agent_input(data: bytes) -> list[SourcedChange] | ForwardedStatus:
 
 def decode_chat_record(data: bytes) -> ChatRecord:
     """Read bytes written by :func:`encode_chat_record`."""
-    payload = _payload(data)
-    return ChatRecord(ChatState(*payload[3:]), payload[1], payload[2])
+    fields, _, outbox = data.partition(b"\n")
+    payload = _payload(fields)
+    return ChatRecord(ChatState(*payload[2:]), payload[1], outbox)
 
 
 def decode_agent_record(data: bytes) -> AgentRecord:
