@@ -30,14 +30,19 @@ import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaProducer
 
 try:
-    from benchmarks.harness import bootstrap, crc32_partitioner, fresh_settings, publish_partitioned
+    from benchmarks.harness import (
+        bootstrap,
+        crc32_partitioner,
+        fresh_settings,
+        publish_partitioned,
+        simulated_input,
+    )
     from benchmarks.launcher import Worker, free_port
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import (  # type: ignore[no-redef]
@@ -45,6 +50,7 @@ except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.pat
         crc32_partitioner,
         fresh_settings,
         publish_partitioned,
+        simulated_input,
     )
     from launcher import Worker, free_port  # type: ignore[no-redef]
 from streamstats.runtime.kafka import (
@@ -54,9 +60,7 @@ from streamstats.runtime.kafka import (
     route_event,
 )
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
-from streamstats.tools.simulate import simulate_lines
 
-START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 METRIC = re.compile(r"^(streamstats_[a-z_]+_total)(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE)
 
 
@@ -315,18 +319,20 @@ def main() -> None:
         help=f"write py-spy samples of the batched worker's first {PROFILE_SECONDS} s "
         "to this file and print where the time goes",
     )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="the busy-agent profile: 428 agents over three days, ~790 events each "
+        "(--events: at most that many of them)",
+    )
     args = parser.parse_args()
 
     servers = bootstrap()
-    agents = max(5, args.events // 230)
-    lines = [
-        line.strip()
-        for line in islice(
-            simulate_lines(seed=1, agents=agents, hours=24, start=START), args.events
-        )
-    ]
+    count = args.events if not args.busy or "--events" in sys.argv else None
+    lines = simulated_input(count, busy=args.busy)
+    profile = "busy agents" if args.busy else "a day"
     print(
-        f"{len(lines):,} simulated events, {args.partitions} partitions, Python "
+        f"{len(lines):,} simulated events ({profile}), {args.partitions} partitions, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, Kafka at {servers}"
     )
     if not args.freshness_only:

@@ -14,32 +14,26 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
+import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from itertools import islice
 
 import orjson
 
 try:
-    from benchmarks.harness import InputMessage, routed_messages
+    from benchmarks.harness import InputMessage, routed_messages, simulated_input
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import InputMessage, routed_messages  # type: ignore[no-redef]
+    from harness import (  # type: ignore[no-redef]
+        InputMessage,
+        routed_messages,
+        simulated_input,
+    )
 
 from streamstats.collector import tune_garbage_collector
 from streamstats.core.events import decode_event
 from streamstats.core.replay import replay_lines
 from streamstats.settings import DEFAULT_BATCH_SIZE
 from streamstats.streaming.local import CHATS, STATUS, LocalPipeline
-from streamstats.tools.simulate import simulate_lines
-
-START = datetime(2026, 11, 25, 6, tzinfo=UTC)
-
-
-def simulated(count: int, seed: int) -> list[bytes]:
-    """At least ``count`` lines: about 1M events come from 4,300 agents over 24 h."""
-    agents = max(5, count // 230)
-    return list(islice(simulate_lines(seed=seed, agents=agents, hours=24, start=START), count))
 
 
 def best_rate(
@@ -106,11 +100,21 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="the busy-agent profile: 428 agents over three days, ~790 events each "
+        "(--events: at most that many of them)",
+    )
     args = parser.parse_args()
 
-    lines = simulated(args.events, args.seed)
+    count = args.events if not args.busy or "--events" in sys.argv else None
+    lines = simulated_input(count, args.seed, args.busy)
     messages = list(routed_messages(lines, PARTITIONS))
-    print(f"{len(lines):,} simulated events, Python {platform.python_version()}, one core")
+    profile = "busy agents" if args.busy else "a day"
+    print(
+        f"{len(lines):,} simulated events ({profile}), Python {platform.python_version()}, one core"
+    )
     # Every row with the garbage collector settings of `streamstats replay` and the worker,
     # which also keep the collector from walking the input over and over.
     tune_garbage_collector()

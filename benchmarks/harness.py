@@ -12,6 +12,8 @@ import subprocess
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,30 @@ except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.pat
 from streamstats.runtime.kafka import route_event
 from streamstats.settings import Settings
 from streamstats.streaming.batch import partition_for
+from streamstats.tools.simulate import simulate_lines
 
 ROOT = Path(__file__).resolve().parents[1]
+START = datetime(2026, 11, 25, 6, tzinfo=UTC)
+
+BUSY_AGENTS, BUSY_HOURS, BUSY_CHATS = 428, 72, 125_000
+"""The busy-agent profile (issue #13): 428 agents over three days, ~790 events each, so
+each agent record carries hundreds of recent changes and ids."""
+
+
+def simulated_input(count: int | None, seed: int = 1, busy: bool = False) -> list[bytes]:
+    """Simulated JSON lines, without their newlines: the first ``count`` (None: all) of a
+    day of ~230 events an agent for ``count // 230`` agents, or of the busy profile."""
+    if busy:
+        lines = simulate_lines(
+            seed=seed, agents=BUSY_AGENTS, hours=BUSY_HOURS, chats=BUSY_CHATS, start=START
+        )
+    else:
+        if count is None:
+            raise ValueError("the daily profile needs an event count")
+        agents = max(5, count // 230)
+        lines = simulate_lines(seed=seed, agents=agents, hours=24, start=START)
+    return [line.rstrip(b"\n") for line in islice(lines, count)]
+
 
 InputMessage = tuple[bool, bytes, int, int, bytes]
 """(on the chat topic, key, partition, offset, value) of one input message."""
