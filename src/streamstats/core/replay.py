@@ -70,7 +70,7 @@ def replay_lines(
     latest = result.latest_at
     batch: list[AgentEvent | ChatEvent] = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line or line.isspace():  # blank; isspace stops at the first other byte
             continue
         event = decode_event(line)
         if isinstance(event, InvalidEvent):
