@@ -34,7 +34,7 @@ from faust.types import TP
 from faust.types.tuples import ack_lock
 
 from ..streaming.batch import InputRecord
-from ..streaming.records import SESSION_KEY_MARK, is_item_key
+from ..streaming.records import is_item_key
 from .intake import Fetch, Intake
 from .stores import PartitionStore
 
@@ -214,8 +214,8 @@ class _RocksPartitions:
         offset_key = self.store.offset_key  # where Faust keeps the persisted offset
         for db in list(self.store._dbs.values()):
             for key, value in db.items():
-                if key[:1] >= SESSION_KEY_MARK:
-                    break  # items sort after every record: no UTF-8 text has this byte
+                if is_item_key(key):
+                    break  # items sort after every record: no UTF-8 text has their first byte
                 if key != offset_key:
                     yield key, value
 

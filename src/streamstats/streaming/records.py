@@ -18,7 +18,7 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
-from ..core.state import AgentChange, AgentState, ChangeFields, ChatState
+from ..core.state import AgentChange, AgentState, ChangeFields, ChatState, change_of
 
 __all__ = [
     "EVIDENCE_KEY_MARK",
@@ -138,7 +138,6 @@ _CHAT_FIELDS: Final = attrgetter(*(item.name for item in fields(ChatState)))
 _AGENT_FIELD_NAMES: Final = tuple(item.name for item in fields(AgentState))
 _AGENT_FIELDS: Final = attrgetter(*_AGENT_FIELD_NAMES)
 _AGENT_STATUS: Final = 2 + _AGENT_FIELD_NAMES.index("status")
-_new_change: Final = tuple.__new__
 _FORWARDED: Final = "status"
 
 
@@ -260,10 +259,7 @@ def decode_agent_input(data: bytes) -> list[SourcedChange] | ForwardedStatus:
     payload = _payload(data)
     if len(payload) == 5 and payload[1] == _FORWARDED:
         return ForwardedStatus(payload[2], payload[3], payload[4].encode())
-    return [
-        (partition, offset, _new_change(AgentChange, change))
-        for partition, offset, change in payload[1]
-    ]
+    return [(partition, offset, change_of(change)) for partition, offset, change in payload[1]]
 
 
 def decode_chat_record(data: bytes) -> ChatRecord:
@@ -278,7 +274,8 @@ def decode_agent_record(data: bytes) -> AgentRecord:
     payload = _payload(data)
     agent = AgentState(*payload[2:])
     if agent.pending:
-        agent.pending = [_new_change(AgentChange, change) for change in agent.pending]
+        decoded: list[ChangeFields] = agent.pending  # type: ignore[assignment]  # JSON arrays
+        agent.pending = [change_of(fields) for fields in decoded]
     return AgentRecord(agent, payload[1])
 
 
