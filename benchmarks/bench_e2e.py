@@ -37,20 +37,22 @@ from aiokafka import AIOKafkaProducer
 
 try:
     from benchmarks.harness import (
+        add_input_arguments,
         bootstrap,
         crc32_partitioner,
         fresh_settings,
+        input_of,
         publish_partitioned,
-        simulated_input,
     )
     from benchmarks.launcher import Worker, free_port
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import (  # type: ignore[no-redef]
+        add_input_arguments,
         bootstrap,
         crc32_partitioner,
         fresh_settings,
+        input_of,
         publish_partitioned,
-        simulated_input,
     )
     from launcher import Worker, free_port  # type: ignore[no-redef]
 from streamstats.runtime.kafka import (
@@ -288,7 +290,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=500_000)
+    add_input_arguments(parser, default_events=500_000)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--rate", type=float, default=2000.0)
     parser.add_argument("--probes", type=int, default=200)
@@ -319,18 +321,10 @@ def main() -> None:
         help=f"write py-spy samples of the batched worker's first {PROFILE_SECONDS} s "
         "to this file and print where the time goes",
     )
-    parser.add_argument(
-        "--busy",
-        action="store_true",
-        help="the busy-agent profile: 428 agents over three days, ~790 events each "
-        "(--events: at most that many of them)",
-    )
     args = parser.parse_args()
 
     servers = bootstrap()
-    count = args.events if not args.busy or "--events" in sys.argv else None
-    lines = simulated_input(count, busy=args.busy)
-    profile = "busy agents" if args.busy else "a day"
+    lines, profile = input_of(args)
     print(
         f"{len(lines):,} simulated events ({profile}), {args.partitions} partitions, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, Kafka at {servers}"

@@ -14,19 +14,19 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import sys
 import time
 from collections.abc import Callable, Sequence
 
 import orjson
 
 try:
-    from benchmarks.harness import InputMessage, routed_messages, simulated_input
+    from benchmarks.harness import InputMessage, add_input_arguments, input_of, routed_messages
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
     from harness import (  # type: ignore[no-redef]
         InputMessage,
+        add_input_arguments,
+        input_of,
         routed_messages,
-        simulated_input,
     )
 
 from streamstats.collector import tune_garbage_collector
@@ -97,21 +97,13 @@ def stages_rate(messages: Sequence[InputMessage], repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=1_000_000)
+    add_input_arguments(parser, default_events=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--busy",
-        action="store_true",
-        help="the busy-agent profile: 428 agents over three days, ~790 events each "
-        "(--events: at most that many of them)",
-    )
     args = parser.parse_args()
 
-    count = args.events if not args.busy or "--events" in sys.argv else None
-    lines = simulated_input(count, args.seed, args.busy)
+    lines, profile = input_of(args, args.seed)
     messages = list(routed_messages(lines, PARTITIONS))
-    profile = "busy agents" if args.busy else "a day"
     print(
         f"{len(lines):,} simulated events ({profile}), Python {platform.python_version()}, one core"
     )

@@ -7,6 +7,7 @@ started by :mod:`launcher`.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import uuid
@@ -32,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 
 BUSY_AGENTS, BUSY_HOURS, BUSY_CHATS = 428, 72, 125_000
-"""The busy-agent profile (issue #13): 428 agents over three days, ~790 events each, so
-each agent record carries hundreds of recent changes and ids."""
+"""The busy-agent profile (issue #13): 428 agents over three days, ~790 events each (the
+outside run it copies also had hundreds of status events an agent; this simulator gives
+each agent ~40)."""
 
 
 def simulated_input(count: int | None, seed: int = 1, busy: bool = False) -> list[bytes]:
@@ -49,6 +51,28 @@ def simulated_input(count: int | None, seed: int = 1, busy: bool = False) -> lis
         agents = max(5, count // 230)
         lines = simulate_lines(seed=seed, agents=agents, hours=24, start=START)
     return [line.rstrip(b"\n") for line in islice(lines, count)]
+
+
+def add_input_arguments(parser: argparse.ArgumentParser, default_events: int) -> None:
+    """``--events N`` and ``--busy``, the simulated input of a benchmark script."""
+    parser.add_argument(
+        "--events", type=int, default=None, help=f"default: {default_events:,} (a day)"
+    )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="the busy-agent profile: 428 agents over three days, ~790 events each "
+        "(--events: at most that many of them)",
+    )
+    parser.set_defaults(default_events=default_events)
+
+
+def input_of(args: argparse.Namespace, seed: int = 1) -> tuple[list[bytes], str]:
+    """The simulated lines that :func:`add_input_arguments`' options ask for, and the
+    profile's name."""
+    count = args.events if args.events is not None or args.busy else args.default_events
+    lines = simulated_input(count, seed, args.busy)
+    return lines, "busy agents" if args.busy else "a day"
 
 
 InputMessage = tuple[bool, bytes, int, int, bytes]
