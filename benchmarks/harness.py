@@ -32,10 +32,11 @@ from streamstats.tools.simulate import simulate_lines
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 25, 6, tzinfo=UTC)
 
-BUSY_AGENTS, BUSY_HOURS, BUSY_CHATS = 428, 72, 125_000
-"""The busy-agent profile (issue #13): 428 agents over three days, ~790 events each (the
-outside run it copies also had hundreds of status events an agent; this simulator gives
-each agent ~40)."""
+BUSY_AGENTS, BUSY_HOURS, BUSY_CHATS, BUSY_STATUS_RESEND_MINUTES = 428, 72, 65_000, 4.0
+"""The busy-agent profile (issue #13), after the outside run it copies: 428 agents over
+three days, 65,000 chats, ~770 events an agent, of them ~370 status events (each agent's
+client re-sends its status every 4 minutes on shift), so that every agent record carries
+hundreds of remembered event ids."""
 
 
 def simulated_input(count: int | None, seed: int = 1, busy: bool = False) -> list[bytes]:
@@ -43,7 +44,12 @@ def simulated_input(count: int | None, seed: int = 1, busy: bool = False) -> lis
     day of ~230 events an agent for ``count // 230`` agents, or of the busy profile."""
     if busy:
         lines = simulate_lines(
-            seed=seed, agents=BUSY_AGENTS, hours=BUSY_HOURS, chats=BUSY_CHATS, start=START
+            seed=seed,
+            agents=BUSY_AGENTS,
+            hours=BUSY_HOURS,
+            chats=BUSY_CHATS,
+            start=START,
+            status_resend_minutes=BUSY_STATUS_RESEND_MINUTES,
         )
     else:
         if count is None:
@@ -61,7 +67,7 @@ def add_input_arguments(parser: argparse.ArgumentParser, default_events: int) ->
     parser.add_argument(
         "--busy",
         action="store_true",
-        help="the busy-agent profile: 428 agents over three days, ~790 events each "
+        help="the busy-agent profile: 428 agents over three days, ~770 events each "
         "(--events: at most that many of them)",
     )
     parser.set_defaults(default_events=default_events)

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -238,6 +239,39 @@ def test_agents_pause_take_breaks_and_repeat_statuses() -> None:
     assert reason_changes > 0
 
 
+def test_a_status_heartbeat_resends_the_current_status_on_shift_only() -> None:
+    plain = tuple(simulate(seed=3, agents=6, hours=24, start=START, duplicate_rate=0.0))
+    beating = tuple(
+        simulate(
+            seed=3,
+            agents=6,
+            hours=24,
+            start=START,
+            duplicate_rate=0.0,
+            status_resend_minutes=5,
+        )
+    )
+    # Every 5 min of ~8 h on shift is ~96 an agent; off shift too would be 288.
+    assert len(plain) + 6 * 50 < len(beating) < len(plain) + 6 * 150
+    latest: dict[object, Event] = {}
+    resent_at: dict[object, list[datetime]] = {}
+    for event in beating:
+        if event["type"] != "agent.status_changed":
+            continue
+        previous = latest.get(event["agent_id"])
+        if previous is not None and (previous["status"], previous.get("reason")) == (
+            event["status"],
+            event.get("reason"),
+        ):
+            resent_at.setdefault(event["agent_id"], []).append(instant(event))
+        latest[event["agent_id"]] = event
+    gaps = [
+        later - earlier for instants in resent_at.values() for earlier, later in pairwise(instants)
+    ]
+    assert min(gaps) >= timedelta(0)
+    assert Counter(gaps).most_common(1)[0][0] == timedelta(minutes=5)
+
+
 def test_every_agent_has_a_profile_and_some_have_nicknames() -> None:
     profiles = [event for event in day() if event["type"] == "agent.profile_changed"]
     agents = {event["agent_id"] for event in profiles}
@@ -270,6 +304,10 @@ def test_nothing_happens_without_agents() -> None:
         (lambda: simulate(seed=1, agents=2, chats=-1, start=START), "negative"),
         (lambda: simulate(seed=1, agents=2, hours=0.0, start=START), "hours"),
         (lambda: simulate(seed=1, agents=2, start=START, duplicate_rate=1.5), "duplicate_rate"),
+        (
+            lambda: simulate(seed=1, agents=2, start=START, status_resend_minutes=0),
+            "status_resend_minutes",
+        ),
     ],
 )
 def test_bad_arguments_are_rejected_at_the_call(call: Callable[[], object], message: str) -> None:

@@ -89,6 +89,7 @@ class _Agent:
     shifts: list[tuple[int, int]]
     next_shift: int = 0
     status: str = "offline"
+    reason: str | None = None
     shift_start: int = 0
     shift_end: int = 0
     on_shift: bool = False
@@ -108,6 +109,7 @@ def simulate(
     hours: float = 24.0,
     start: datetime,
     duplicate_rate: float = 0.002,
+    status_resend_minutes: float | None = None,
 ) -> Iterator[dict[str, object]]:
     """Yield the events of ``hours`` of traffic from ``start``, ordered by ``at``.
 
@@ -115,7 +117,10 @@ def simulate(
     shift); a few find no free agent and never appear. Every agent's profile
     comes first, at ``start``. Each event is delivered again with probability
     ``duplicate_rate``: an identical copy (same ``event_id`` and ``at``) a little
-    later in the stream. Nothing happens at or after ``start + hours``.
+    later in the stream. With ``status_resend_minutes``, each agent's client also sends
+    the agent's current status and reason again at that interval while on shift (a
+    status heartbeat: new events that change nothing but fill the agent's remembered
+    event ids). Nothing happens at or after ``start + hours``.
     """
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValueError("start must be offset-aware")
@@ -125,6 +130,10 @@ def simulate(
         raise ValueError("hours must be positive and finite")
     if not 0.0 <= duplicate_rate <= 1.0:
         raise ValueError("duplicate_rate must be between 0 and 1")
+    if status_resend_minutes is not None and not (
+        status_resend_minutes > 0 and math.isfinite(status_resend_minutes)
+    ):
+        raise ValueError("status_resend_minutes must be positive and finite")
     origin = (start - _EPOCH) // timedelta(milliseconds=1)
     simulation = _Simulation(
         rng=Random(seed),
@@ -133,6 +142,9 @@ def simulate(
         origin=origin,
         end=origin + round(hours * _HOUR),
         duplicate_rate=duplicate_rate,
+        status_resend=None
+        if status_resend_minutes is None
+        else max(1, round(status_resend_minutes * _MINUTE)),
     )
     return simulation.run()
 
@@ -145,6 +157,7 @@ def simulate_lines(
     hours: float = 24.0,
     start: datetime,
     duplicate_rate: float = 0.002,
+    status_resend_minutes: float | None = None,
 ) -> Iterator[bytes]:
     """The events of :func:`simulate` as JSON lines (``orjson.dumps(event) + b"\\n"``)."""
     events = simulate(
@@ -154,6 +167,7 @@ def simulate_lines(
         hours=hours,
         start=start,
         duplicate_rate=duplicate_rate,
+        status_resend_minutes=status_resend_minutes,
     )
     for event in events:
         yield orjson.dumps(event) + b"\n"
@@ -169,11 +183,13 @@ class _Simulation:
         origin: int,
         end: int,
         duplicate_rate: float,
+        status_resend: int | None = None,
     ) -> None:
         self._rng = rng
         # A separate stream, so the traffic is the same whatever the duplicate rate.
         self._duplicate_rng = Random(rng.getrandbits(64))
         self._duplicate_rate = duplicate_rate
+        self._status_resend = status_resend
         self._origin = origin
         self._end = end
         self._now = origin
@@ -358,7 +374,7 @@ class _Simulation:
         self._publish_profile(agent)
 
     def _set_status(self, agent: _Agent, status: str, reason: str | None = None) -> None:
-        agent.status = status
+        agent.status, agent.reason = status, reason
         if reason is None:
             self._emit("agent.status_changed", agent_id=agent.agent_id, status=status)
         else:
@@ -377,6 +393,15 @@ class _Simulation:
         self._set_status(agent, "online", "start of shift" if self._rng.random() < 0.1 else None)
         self._at(agent.shift_end, partial(self._end_shift, agent))
         self._plan_interruption(agent)
+        if self._status_resend is not None:
+            resend = partial(self._resend_status, agent, agent.script)
+            self._at(self._now + self._status_resend, resend)
+
+    def _resend_status(self, agent: _Agent, script: int) -> None:
+        """The client's heartbeat: the current status again, until the shift ends."""
+        if script == agent.script and self._status_resend is not None:
+            self._set_status(agent, agent.status, agent.reason)
+            self._at(self._now + self._status_resend, partial(self._resend_status, agent, script))
 
     def _plan_interruption(self, agent: _Agent) -> None:
         when = self._later(35 * 60, 100 * 60)
