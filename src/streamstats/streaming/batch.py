@@ -205,7 +205,8 @@ def fold_chat_batch(
     applied, event_ats = result.tally.applied, result.tally.event_ats
     for run in runs:
         for message in run:
-            event = cast(ChatEvent | None, _admit(message, True, result))
+            # Quoted: an unquoted union is built anew on every call (~0.1 µs an event).
+            event = cast("ChatEvent | None", _admit(message, True, result))
             if event is None:
                 continue
             key, partition, offset = cast(bytes, message.key), message.partition, message.offset
@@ -284,7 +285,7 @@ def _fold_statuses(
     forwarded to it (in order) through the agent-changes topic."""
     source = ""
     for message in run:
-        event = cast(AgentEvent | None, _admit(message, False, result))
+        event = cast("AgentEvent | None", _admit(message, False, result))
         if event is None:
             continue
         key, partition = cast(bytes, message.key), message.partition
