@@ -90,10 +90,22 @@ def _simulate(args: argparse.Namespace) -> int:
     from .tools.simulate import simulate_lines
 
     write = sys.stdout.buffer.write
+    lines = simulate_lines(
+        seed=args.seed,
+        agents=args.agents,
+        chats=args.chats,
+        hours=args.hours,
+        start=args.start,
+        status_resend_minutes=args.status_resend_minutes,
+    )
     try:
-        for line in simulate_lines(
-            seed=args.seed, agents=args.agents, chats=args.chats, hours=args.hours, start=args.start
-        ):
+        first = next(lines, b"")  # the arguments are checked as the simulation starts
+    except ValueError as error:
+        print(f"streamstats simulate: {error}; see streamstats simulate --help", file=sys.stderr)
+        return 2
+    try:
+        write(first)
+        for line in lines:
             write(line)
         sys.stdout.buffer.flush()
     except BrokenPipeError:
@@ -292,6 +304,13 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--agents", type=int, default=20)
     simulate.add_argument("--chats", type=int, default=None, help="default: sized to the agents")
     simulate.add_argument("--hours", type=float, default=24.0)
+    simulate.add_argument(
+        "--status-resend-minutes",
+        type=float,
+        default=None,
+        metavar="M",
+        help="each agent's client also re-sends its current status every M minutes on shift",
+    )
     simulate.add_argument(
         "--start", type=_aware, default=_aware("2026-11-25T06:00:00+00:00"), metavar="TIMESTAMP"
     )

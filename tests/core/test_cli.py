@@ -185,6 +185,30 @@ def test_simulate_piped_into_replay_gives_a_panel_for_every_agent() -> None:
         assert panel["session"]["first_online"] is not None
 
 
+def test_simulate_sends_a_status_heartbeat_when_asked() -> None:
+    common = ("simulate", "--seed", "2", "--agents", "3", "--hours", "12")
+    plain = run(*common).stdout.splitlines()
+    beating = run(*common, "--status-resend-minutes", "10").stdout.splitlines()
+    assert len(beating) > len(plain) + 3 * 20  # ~8 h on shift, every 10 minutes
+
+
+@pytest.mark.parametrize(
+    ("flags", "problem"),
+    [
+        (("--hours", "0"), "hours must be positive and finite"),
+        (("--agents", "-1"), "agents and chats must not be negative"),
+        (("--status-resend-minutes", "0"), "status_resend_minutes must be positive and finite"),
+    ],
+)
+def test_simulate_explains_bad_arguments(
+    flags: tuple[str, ...], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", *flags]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"streamstats simulate: {problem}; see streamstats simulate --help\n")
+
+
 def test_schema_files_are_up_to_date() -> None:
     schemas = Path(__file__).parents[2] / "schemas"
     assert main(["schemas", "check", "--dir", str(schemas)]) == 0
