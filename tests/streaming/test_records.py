@@ -6,7 +6,13 @@ import orjson
 import pytest
 
 from streamstats.core.replay import replay_lines
-from streamstats.core.state import AgentChange, AgentState, ChatState
+from streamstats.core.state import (
+    AgentChange,
+    AgentState,
+    ChatState,
+    event_id_line,
+    remember_line,
+)
 from streamstats.streaming.records import (
     OUTBOX_EVENTS,
     AgentRecord,
@@ -56,6 +62,19 @@ def test_the_outbox_keeps_the_latest_events_in_order() -> None:
     assert outbox_entries(ChatRecord(ChatState("c"))) == []
 
 
+def test_remembered_event_ids_round_trip_whatever_they_hold() -> None:
+    agent = AgentState("a\nb", status="online", since=5)
+    for event_id in ("e-1", "x\ny", 'q"x', "\\", "é😀", "\u2028"):
+        remember_line(agent, event_id_line(event_id))
+    record = AgentRecord(agent, {"status/0": 5})
+    stored = encode_agent_record(record)
+    assert decode_agent_record(stored) == record
+    assert decode_agent_status(stored) == "online"
+    assert decode_agent_record(encode_agent_record(AgentRecord(AgentState("b")))).agent == (
+        AgentState("b")
+    )
+
+
 def test_pending_changes_round_trip_as_agent_changes() -> None:
     agent = AgentState("a", pending=[AgentChange("a", 5, closed=1, uncredit_since=3)])
     decoded = decode_agent_record(encode_agent_record(AgentRecord(agent))).agent
@@ -87,3 +106,8 @@ def test_an_unknown_format_version_is_refused_with_advice(simulated: list[bytes]
         decode_agent_record(b"\x00garbage")
     with pytest.raises(StateFormatError, match="not readable"):
         decode_agent_record(b'{"a": 1}')
+    agent_fields = orjson.loads(encode_agent_record(AgentRecord(AgentState("a"))).rstrip())
+    with pytest.raises(StateFormatError, match="replaying the input topics"):
+        decode_agent_record(orjson.dumps([4, *agent_fields[1:], []]))  # ids in the array
+    with pytest.raises(StateFormatError, match="event ids are missing"):
+        decode_agent_record(orjson.dumps(agent_fields))

@@ -36,7 +36,16 @@ from .events import (
     Status,
 )
 from .instant import MICROS_PER_SECOND
-from .state import AgentChange, AgentState, ChangeFields, ChatState, change_of, remember
+from .state import (
+    AgentChange,
+    AgentState,
+    ChangeFields,
+    ChatState,
+    change_of,
+    event_id_line,
+    remember,
+    remember_line,
+)
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -432,14 +441,15 @@ def apply_agent_event(agent: AgentState, event: AgentEvent, config: FoldConfig) 
 
     False for a duplicate ``event_id``: nothing changed.
     """
-    if event.event_id in agent.recent_ids:
+    line = event_id_line(event.event_id)
+    if line in agent.recent_ids:
         return False
     if type(event) is AgentStatusChanged:
         _apply_status(agent, event, config.offline_gap)
     else:
         assert not isinstance(event, AgentStatusChanged)
         agent.name, agent.nickname = event.name, event.nickname
-    remember(agent.recent_ids, event.event_id)
+    remember_line(agent, line)
     return True
 
 

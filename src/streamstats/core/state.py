@@ -13,9 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
+import orjson
+
 from .events import Status
 
 __all__ = [
+    "NO_EVENT_IDS",
     "REMEMBERED_EVENT_IDS",
     "SESSION_FIELDS",
     "AgentChange",
@@ -23,11 +26,16 @@ __all__ = [
     "ChangeFields",
     "ChatState",
     "change_of",
+    "event_id_line",
     "remember",
+    "remember_line",
 ]
 
 REMEMBERED_EVENT_IDS: Final = 1000
 """How many recent event ids each agent and chat remembers to drop duplicates (spec §5)."""
+
+NO_EVENT_IDS: Final = b"\n"
+"""An agent's remembered event ids when there are none (:attr:`AgentState.recent_ids`)."""
 
 
 class AgentChange(NamedTuple):
@@ -108,11 +116,20 @@ class AgentState:
     holds: int = 0
     pending: list[AgentChange] = field(default_factory=list)
     late_status_events: int = 0
-    recent_ids: list[str] = field(default_factory=list)
     last_session: list[int] | None = None
     """The summary of the session before the current one (:data:`SESSION_FIELDS`) as it
     was when that session ended; chat events that arrive later amend the summary kept
     outside the record (``rules.amend_session``)."""
+    recent_count: int = 0
+    recent_ids: bytes = NO_EVENT_IDS
+    """The last ``recent_count`` status and profile event ids, oldest first, encoded: each
+    id's JSON string on a line of its own, between newlines (``b'\\n"e-1"\\n"e-7"\\n'``).
+
+    An agent may remember hundreds (a client that re-sends its status every few
+    minutes). Encoded, its stored record reads and writes them with no work per id, and
+    a lookup (:func:`event_id_line`) is one substring search rather than a comparison with
+    every id. Kept last: the record codec stores it after the other fields' array.
+    """
 
 
 SESSION_FIELDS: Final = (
@@ -144,7 +161,28 @@ class ChatState:
 
 
 def remember(recent_ids: list[str], event_id: str) -> None:
-    """Add ``event_id`` to a record's recent ids, forgetting the oldest past the bound."""
+    """Add ``event_id`` to a chat's recent ids, forgetting the oldest past the bound."""
     recent_ids.append(event_id)
     if len(recent_ids) > REMEMBERED_EVENT_IDS:
         del recent_ids[: len(recent_ids) - REMEMBERED_EVENT_IDS]
+
+
+def event_id_line(event_id: str) -> bytes:
+    """``event_id`` as a line of :attr:`AgentState.recent_ids`, with the newlines on both
+    sides: ``line in agent.recent_ids`` tells whether the agent remembers it.
+
+    A JSON string holds no raw newline (orjson escapes it), so the match is a whole line,
+    and orjson's encoding of a string is one and the same every time.
+    """
+    return b"\n" + orjson.dumps(event_id) + b"\n"
+
+
+def remember_line(agent: AgentState, line: bytes) -> None:
+    """Add an :func:`event_id_line` to the agent's recent ids, forgetting the oldest past
+    the bound."""
+    recent = agent.recent_ids + line[1:]
+    if agent.recent_count >= REMEMBERED_EVENT_IDS:
+        recent = recent[recent.index(b"\n", 1) :]
+    else:
+        agent.recent_count += 1
+    agent.recent_ids = recent

@@ -54,10 +54,11 @@ __all__ = [
     "session_start_of",
 ]
 
-STATE_FORMAT_VERSION: Final = 4
-"""Version 4: a chat record's outbox follows its array as JSON lines (version 3 nested it
-in the array; version 2 had no evidence in agent changes and no reasons in segments;
-version 1 nested the clock and the tally)."""
+STATE_FORMAT_VERSION: Final = 5
+"""Version 5: an agent record's remembered event ids follow its array as JSON lines
+(version 4 kept them in the array as strings; version 3 nested a chat record's outbox in
+its array; version 2 had no evidence in agent changes and no reasons in segments; version
+1 nested the clock and the tally)."""
 
 OUTBOX_EVENTS: Final = 32
 """Applied chat events whose agent changes a chat record keeps, to send them again."""
@@ -135,7 +136,9 @@ class StateFormatError(ValueError):
 
 
 _CHAT_FIELDS: Final = attrgetter(*(item.name for item in fields(ChatState)))
-_AGENT_FIELD_NAMES: Final = tuple(item.name for item in fields(AgentState))
+# An agent's remembered ids (its last field) follow the array of the others as they are.
+_AGENT_FIELD_NAMES: Final = tuple(item.name for item in fields(AgentState))[:-1]
+assert fields(AgentState)[-1].name == "recent_ids"
 _AGENT_FIELDS: Final = attrgetter(*_AGENT_FIELD_NAMES)
 _AGENT_STATUS: Final = 2 + _AGENT_FIELD_NAMES.index("status")
 _FORWARDED: Final = "status"
@@ -165,8 +168,10 @@ def encode_chat_record(record: ChatRecord) -> bytes:
 
 
 def encode_agent_record(record: AgentRecord) -> bytes:
-    """Serialize a stored agent record."""
-    return _encode((STATE_FORMAT_VERSION, record.applied, *_AGENT_FIELDS(record.agent)))
+    """Serialize a stored agent record: its array, then its remembered event ids' lines."""
+    fields = (STATE_FORMAT_VERSION, record.applied, *_AGENT_FIELDS(record.agent))
+    # The ids start with a newline (core.state.NO_EVENT_IDS), which ends the array.
+    return orjson.dumps(fields, default=_plain_tuple) + record.agent.recent_ids
 
 
 def encode_changes(changes: Sequence[SourcedChange | SentChange]) -> bytes:
@@ -271,8 +276,9 @@ def decode_chat_record(data: bytes) -> ChatRecord:
 
 def decode_agent_record(data: bytes) -> AgentRecord:
     """Read bytes written by :func:`encode_agent_record`."""
-    payload = _payload(data)
+    payload, recent_ids = _agent_payload(data)
     agent = AgentState(*payload[2:])
+    agent.recent_ids = recent_ids
     if agent.pending:
         decoded: list[ChangeFields] = agent.pending  # type: ignore[assignment]  # JSON arrays
         agent.pending = [change_of(fields) for fields in decoded]
@@ -281,8 +287,16 @@ def decode_agent_record(data: bytes) -> AgentRecord:
 
 def decode_agent_status(data: bytes) -> str | None:
     """Only the current status of a stored agent record."""
-    status: str | None = _payload(data)[_AGENT_STATUS]
+    status: str | None = _agent_payload(data)[0][_AGENT_STATUS]
     return status
+
+
+def _agent_payload(data: bytes) -> tuple[list[Any], bytes]:
+    cut = data.find(b"\n")
+    payload = _payload(data if cut < 0 else data[:cut])  # refuses an older format first
+    if cut < 0:
+        raise StateFormatError("stored agent record is not readable: its event ids are missing")
+    return payload, data[cut:]
 
 
 def _payload(data: bytes) -> list[Any]:
