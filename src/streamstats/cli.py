@@ -247,6 +247,27 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    simulate = commands.add_parser(
+        "simulate", help="print realistic, deterministic event traffic as JSON lines"
+    )
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--agents", type=int, default=20)
+    simulate.add_argument("--chats", type=int, default=None, help="default: sized to the agents")
+    simulate.add_argument("--hours", type=float, default=24.0)
+    simulate.add_argument(
+        "--status-resend-minutes",
+        type=float,
+        default=None,
+        metavar="M",
+        help="each agent's client also re-sends its current status every M minutes on shift",
+    )
+    simulate.add_argument(
+        "--start", type=_aware, default=_aware("2026-11-25T06:00:00+00:00"), metavar="TIMESTAMP"
+    )
+    simulate.set_defaults(run=_simulate)
+
+
 def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     replay = commands.add_parser(
         "replay",
@@ -297,24 +318,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_replay(commands)
     _add_dead_letters(commands)
 
-    simulate = commands.add_parser(
-        "simulate", help="print realistic, deterministic event traffic as JSON lines"
-    )
-    simulate.add_argument("--seed", type=int, default=1)
-    simulate.add_argument("--agents", type=int, default=20)
-    simulate.add_argument("--chats", type=int, default=None, help="default: sized to the agents")
-    simulate.add_argument("--hours", type=float, default=24.0)
-    simulate.add_argument(
-        "--status-resend-minutes",
-        type=float,
-        default=None,
-        metavar="M",
-        help="each agent's client also re-sends its current status every M minutes on shift",
-    )
-    simulate.add_argument(
-        "--start", type=_aware, default=_aware("2026-11-25T06:00:00+00:00"), metavar="TIMESTAMP"
-    )
-    simulate.set_defaults(run=_simulate)
+    _add_simulate(commands)
 
     schemas = commands.add_parser("schemas", help="export or check the JSON Schema files")
     schemas.add_argument("action", choices=["export", "check"])
