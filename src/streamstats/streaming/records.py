@@ -276,9 +276,9 @@ def decode_chat_record(data: bytes) -> ChatRecord:
 
 def decode_agent_record(data: bytes) -> AgentRecord:
     """Read bytes written by :func:`encode_agent_record`."""
-    payload, recent_ids = _agent_payload(data)
+    payload, cut = _agent_payload(data)
     agent = AgentState(*payload[2:])
-    agent.recent_ids = recent_ids
+    agent.recent_ids = data[cut:]
     if agent.pending:
         decoded: list[ChangeFields] = agent.pending  # type: ignore[assignment]  # JSON arrays
         agent.pending = [change_of(fields) for fields in decoded]
@@ -291,12 +291,13 @@ def decode_agent_status(data: bytes) -> str | None:
     return status
 
 
-def _agent_payload(data: bytes) -> tuple[list[Any], bytes]:
+def _agent_payload(data: bytes) -> tuple[list[Any], int]:
+    """An agent record's array, and where its remembered ids' lines begin."""
     cut = data.find(b"\n")
     payload = _payload(data if cut < 0 else data[:cut])  # refuses an older format first
     if cut < 0:
         raise StateFormatError("stored agent record is not readable: its event ids are missing")
-    return payload, data[cut:]
+    return payload, cut
 
 
 def _payload(data: bytes) -> list[Any]:
