@@ -135,11 +135,12 @@ def _worker(args: argparse.Namespace) -> int:
     import asyncio
 
     from .runtime.kafka import KafkaSetupError, ensure_topics
+    from .runtime.tables import changelog_topics
     from .settings import Settings, SettingsError
 
     try:
         settings = Settings.from_env()
-        asyncio.run(ensure_topics(settings))
+        asyncio.run(ensure_topics(settings, changelog_topics(settings)))
     except (SettingsError, KafkaSetupError) as error:
         print(f"streamstats worker: {error}", file=sys.stderr)
         return 2

@@ -46,6 +46,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT, Message
 from faust.types import tuples as faust_tuples
 from faust.types.assignor import PartitionAssignorT
+from faust.types.router import RouterT
 from faust.types.stores import StoreT
 from faust.types.tables import TableManagerT
 from faust.types.transports import ConductorT, ConsumerT, TransportT
@@ -65,6 +66,8 @@ from streamstats.runtime.seam import (
     partition_store,
     web_router,
 )
+from streamstats.runtime.tables import changelog_topics, define
+from streamstats.settings import Settings
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -1054,6 +1057,7 @@ def declared(owner: type, name: str) -> bool:
         (AppT, "assignor"),
         (AppT, "monitor"),
         (PartitionAssignorT, "assigned_actives"),
+        (RouterT, "table_metadata"),
         (TableManagerT, "actives_ready"),
         (StoreT, "set_persisted_offset"),
         (ConductorT, "acks_enabled_for"),
@@ -1072,3 +1076,17 @@ def test_names_used_as_public_are_declared_public(owner: type, name: str) -> Non
     """The unprefixed Faust and aiokafka names used outside the seam (or inside it as
     public API) are declared on Faust's interfaces or documented on their class."""
     assert declared(owner, name), f"{owner.__qualname__} no longer declares {name}"
+
+
+def test_changelog_topics_are_the_ones_faust_declares_for_the_tables() -> None:
+    """``kafka.ensure_topics`` makes the changelog topics before Faust starts, under the
+    names and with the configuration Faust would give them."""
+    settings = Settings(auth="off", app_id=f"contract{uuid.uuid4().hex[:8]}")
+    parts = define(settings)
+    topics = [table.changelog_topic for table in (parts.chats, parts.agents)]
+    assert [topic.get_topic_name() for topic in topics] == changelog_topics(settings)
+    for topic in topics:
+        # What Faust's create_topic turns into cleanup.policy=compact and nothing else.
+        assert (topic.compacting, topic.deleting, topic.retention) == (True, None, None)
+        assert not topic.config
+        assert topic.partitions == settings.partitions

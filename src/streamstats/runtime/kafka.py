@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -50,11 +51,23 @@ async def delete_run_topics(bootstrap_servers: str, app_id: str) -> list[str]:
         await admin.close()
 
 
-async def ensure_topics(settings: Settings) -> None:
-    """Create the input, internal and dead-letter topics if missing; check partition counts.
+LEADER_WAIT_SECONDS: Final = 30.0
+"""How long :func:`ensure_topics` waits for the broker to lead every partition it made."""
+
+COMPACTED: Final = {"cleanup.policy": "compact"}
+"""The configuration Faust gives a table's changelog topic."""
+
+
+async def ensure_topics(settings: Settings, changelogs: Sequence[str] = ()) -> None:
+    """Create the input, internal and dead-letter topics if missing, and the tables'
+    changelog topics named in ``changelogs``; check partition counts; return once the
+    broker names a leader for every partition of every one of them.
 
     The broker would auto-create a missing topic with its default partition count at
     the first send, which breaks co-partitioning, so every topic is made here first.
+    A worker's consumer group must not form before its changelog topics can be seen:
+    Faust's assignor leaves out a topic the metadata lacks, and the worker would hold
+    no table partition until the next metadata refresh, minutes later.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
@@ -65,34 +78,26 @@ async def ensure_topics(settings: Settings) -> None:
             "(make kafka-up) or set STREAMSTATS_BOOTSTRAP_SERVERS"
         ) from error
     try:
-        wanted = [
-            settings.status_topic,
-            settings.chat_topic,
-            settings.changes_topic,
-            settings.dead_letter_topic,
-            settings.panels_topic,
-            settings.sessions_topic,
-        ]
+        inputs = [settings.status_topic, settings.chat_topic, settings.changes_topic]
+        outputs = [settings.dead_letter_topic, settings.panels_topic, settings.sessions_topic]
+        configs = {name: _topic_configs(name, settings) for name in inputs + outputs}
+        configs.update(dict.fromkeys(changelogs, COMPACTED))
         existing = set(await admin.list_topics())
-        missing = [name for name in wanted if name not in existing]
+        missing = [name for name in configs if name not in existing]
         if missing:
             # Another worker may create them at the same moment.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [
-                        NewTopic(
-                            name,
-                            settings.partitions,
-                            1,
-                            topic_configs=_topic_configs(name, settings),
-                        )
+                        NewTopic(name, settings.partitions, 1, topic_configs=configs[name])
                         for name in missing
                     ]
                 )
-        for name, count in (await _partition_counts(admin, wanted[:3])).items():
-            if count != settings.partitions:
+        counts = await _led_partition_counts(admin, list(configs), settings.bootstrap_servers)
+        for name in inputs:
+            if counts[name] != settings.partitions:
                 raise KafkaSetupError(
-                    f"topic {name} has {count} partitions but "
+                    f"topic {name} has {counts[name]} partitions but "
                     f"STREAMSTATS_PARTITIONS={settings.partitions}; all input topics need the "
                     "same count, so set STREAMSTATS_PARTITIONS to match"
                 )
@@ -102,7 +107,7 @@ async def ensure_topics(settings: Settings) -> None:
 
 def _topic_configs(name: str, settings: Settings) -> dict[str, str] | None:
     if name == settings.panels_topic:
-        return {"cleanup.policy": "compact"}
+        return dict(COMPACTED)
     if name == settings.sessions_topic:
         retention_ms = settings.session_retention // 1000
         # Compacted, so each session keeps its latest figures; deleted after the retention.
@@ -110,17 +115,32 @@ def _topic_configs(name: str, settings: Settings) -> dict[str, str] | None:
     return None
 
 
-async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
-    """Partition count of each topic, waiting briefly for just-created topics to show up."""
-    deadline = time.monotonic() + 15
+async def _led_partition_counts(
+    admin: AIOKafkaAdminClient, topics: list[str], servers: str
+) -> dict[str, int]:
+    """Partition count of each topic, once the broker names a leader for every partition
+    of all of them (a topic just created takes a moment to show up)."""
+    deadline = time.monotonic() + LEADER_WAIT_SECONDS
     while True:
-        counts = {
-            description["topic"]: len(description["partitions"])
-            for description in await admin.describe_topics(topics)
+        # Every one exists (made above): the broker would auto-create a missing one.
+        described = await admin.describe_topics(topics)
+        led = {
+            item["topic"]: len(item["partitions"])
+            for item in described
+            if item["error_code"] == 0
+            and item["partitions"]
+            and all(part["leader"] >= 0 for part in item["partitions"])
         }
-        if all(counts.get(name) for name in topics) or time.monotonic() > deadline:
-            return {name: counts.get(name, 0) for name in topics}
-        await asyncio.sleep(0.2)
+        waiting = [name for name in topics if name not in led]
+        if not waiting:
+            return led
+        if time.monotonic() > deadline:
+            raise KafkaSetupError(
+                f"Kafka at {servers} has no leader for every partition of "
+                f"{', '.join(waiting)} after {LEADER_WAIT_SECONDS:g} s; check the broker's "
+                "log, then start again"
+            )
+        await asyncio.sleep(0.1)
 
 
 def route_event(line: bytes, settings: Settings) -> tuple[str, bytes | None]:

@@ -19,7 +19,7 @@ from ..streaming.records import decode_session, evidence_prefix, session_prefix
 from .seam import IntakeTransport, partition_store
 from .stores import PartitionStore
 
-__all__ = ["ROCKSDB_OPTIONS", "FaustParts", "Placement", "define"]
+__all__ = ["ROCKSDB_OPTIONS", "TABLES", "FaustParts", "Placement", "changelog_topics", "define"]
 
 ROCKSDB_OPTIONS: Final = {
     # Faust's defaults give every table partition its own 3 × 64 MiB of write buffers and
@@ -31,6 +31,17 @@ ROCKSDB_OPTIONS: Final = {
     "block_cache_size": 16 * 1024 * 1024,
 }
 """Options of each table partition's RocksDB database (ignored by the memory store)."""
+
+
+TABLES: Final = ("chats", "agents")
+"""The worker's two tables, by name."""
+
+
+def changelog_topics(settings: Settings) -> list[str]:
+    """The changelog topic of each table, named as Faust names them
+    (``{app id}-{table}-changelog``): the worker makes them before Faust starts
+    (``kafka.ensure_topics``)."""
+    return [f"{settings.app_id}-{name}-changelog" for name in TABLES]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +123,7 @@ def define(settings: Settings) -> FaustParts:
         raw_topic(settings.status_topic),
         raw_topic(settings.chat_topic),
         raw_topic(settings.status_topic, settings.changes_topic),
-        table("chats"),
-        table("agents"),
+        *(table(name) for name in TABLES),
     )
 
 

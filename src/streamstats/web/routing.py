@@ -43,13 +43,18 @@ class Routing:
     def owner_url(self, key: bytes) -> str | None:
         """The owner's URL, or None when this worker owns ``key``; KeyError if nobody does
         (or the routing table names this worker for a partition it does not hold)."""
-        if self.worker.agent_partition(key) in self.worker.active_partitions():
+        partition = self.worker.agent_partition(key)
+        if partition in self.worker.active_partitions():
             return None
-        url = self.app.router.key_store(self.worker.agents.name, key)
-        mine = self.app.conf.canonical_url
-        if (url.host, url.port) == (mine.host, mine.port):
-            raise KeyError(key)
-        return str(url)
+        # Looked up in the assignment (the table's metadata names only its changelog
+        # topic), not through Faust's key_store: that asks the producer's partitioner,
+        # which fails with a TypeError while the producer's metadata lacks the topic.
+        for url, topics in self.app.router.table_metadata(self.worker.agents.name).items():
+            if any(partition in partitions for partitions in topics.values()):
+                if url == str(self.app.conf.canonical_url):
+                    break
+                return str(url)
+        raise KeyError(key)
 
     def other_workers(self) -> list[str]:
         """The URLs of the other workers that hold partitions of the agents table."""

@@ -1,0 +1,75 @@
+"""``ensure_topics`` waits for a leader of every partition, and says when there is none."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from streamstats.runtime import kafka
+from streamstats.runtime.kafka import KafkaSetupError, ensure_topics
+from streamstats.settings import Settings
+
+SETTINGS = Settings(auth="off", app_id="app", partitions=2)
+
+
+class FakeAdmin:
+    """An admin client whose broker names a leader for ``late`` only after ``wait`` asks."""
+
+    created: list[str]
+
+    def __init__(self, late: str, wait: int) -> None:
+        self.late, self.wait, self.asked = late, wait, 0
+        self.created = []
+
+    def __call__(self, **_: Any) -> FakeAdmin:
+        return self
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def list_topics(self) -> list[str]:
+        return []
+
+    async def create_topics(self, topics: list[Any]) -> None:
+        self.created += [topic.name for topic in topics]
+
+    async def describe_topics(self, names: list[str]) -> list[dict[str, Any]]:
+        self.asked += 1
+        return [self.described(name) for name in names]
+
+    def described(self, name: str) -> dict[str, Any]:
+        leader = -1 if name == self.late and self.asked <= self.wait else 1
+        partitions = [{"partition": index, "leader": leader} for index in range(2)]
+        return {"topic": name, "error_code": 0, "partitions": partitions}
+
+
+def test_the_changelog_topics_are_made_and_awaited_with_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = FakeAdmin(late="app-agents-changelog", wait=3)
+    monkeypatch.setattr(kafka, "AIOKafkaAdminClient", admin)
+
+    asyncio.run(ensure_topics(SETTINGS, ["app-chats-changelog", "app-agents-changelog"]))
+
+    assert admin.created[-2:] == ["app-chats-changelog", "app-agents-changelog"]
+    assert admin.asked == 4
+
+
+def test_a_partition_with_no_leader_is_named_after_the_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        kafka, "AIOKafkaAdminClient", FakeAdmin(late="app-chats-changelog", wait=10**6)
+    )
+    monkeypatch.setattr(kafka, "LEADER_WAIT_SECONDS", 0.3)
+
+    with pytest.raises(KafkaSetupError) as raised:
+        asyncio.run(ensure_topics(SETTINGS, ["app-chats-changelog"]))
+
+    assert "no leader for every partition of app-chats-changelog after 0.3 s" in str(raised.value)
+    assert "check the broker's log" in str(raised.value)
