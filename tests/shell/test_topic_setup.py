@@ -19,8 +19,9 @@ class FakeAdmin:
 
     created: list[str]
 
-    def __init__(self, late: str, wait: int) -> None:
+    def __init__(self, late: str = "", wait: int = 0, counts: dict[str, int] | None = None) -> None:
         self.late, self.wait, self.asked = late, wait, 0
+        self.counts = counts or {}
         self.created = []
 
     def __call__(self, **_: Any) -> FakeAdmin:
@@ -44,7 +45,8 @@ class FakeAdmin:
 
     def described(self, name: str) -> dict[str, Any]:
         leader = -1 if name == self.late and self.asked <= self.wait else 1
-        partitions = [{"partition": index, "leader": leader} for index in range(2)]
+        count = self.counts.get(name, 2)
+        partitions = [{"partition": index, "leader": leader} for index in range(count)]
         return {"topic": name, "error_code": 0, "partitions": partitions}
 
 
@@ -73,3 +75,18 @@ def test_a_partition_with_no_leader_is_named_after_the_wait(
 
     assert "no leader for every partition of app-chats-changelog after 0.3 s" in str(raised.value)
     assert "check the broker's log" in str(raised.value)
+
+
+def test_a_changelog_topic_of_another_partition_count_is_refused_with_advice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = FakeAdmin(counts={"app-agents-changelog": 4})
+    monkeypatch.setattr(kafka, "AIOKafkaAdminClient", admin)
+
+    with pytest.raises(KafkaSetupError) as raised:
+        asyncio.run(ensure_topics(SETTINGS, ["app-chats-changelog", "app-agents-changelog"]))
+
+    message = str(raised.value)
+    assert "changelog topic app-agents-changelog has 4 partitions" in message
+    assert "the input topics have 2" in message
+    assert "delete the worker's data folder and the app's changelog topics" in message

@@ -101,6 +101,14 @@ async def ensure_topics(settings: Settings, changelogs: Sequence[str] = ()) -> N
                     f"STREAMSTATS_PARTITIONS={settings.partitions}; all input topics need the "
                     "same count, so set STREAMSTATS_PARTITIONS to match"
                 )
+        for name in changelogs:
+            if counts[name] != settings.partitions:
+                raise KafkaSetupError(
+                    f"changelog topic {name} has {counts[name]} partitions but the input "
+                    f"topics have {settings.partitions}; a table's partitions follow its "
+                    "input's, so rebuild the tables: delete the worker's data folder and the "
+                    "app's changelog topics, or start under a new STREAMSTATS_APP_ID"
+                )
     finally:
         await admin.close()
 
