@@ -7,7 +7,6 @@ group, so tests never see each other's data.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -17,11 +16,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import pytest
@@ -36,8 +34,8 @@ from streamstats.runtime.kafka import delete_run_topics, ensure_topics, publish_
 from streamstats.settings import DEFAULT_BATCH_SIZE, Settings
 
 from ..factories import fnv1a
+from ..loops import in_own_loop
 
-T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "local-kafka" / "kafka.sh"
 
@@ -126,15 +124,6 @@ def page_by_page(worker: Worker, at: str, limit: int, status: str | None = None)
             return listed
         assert body["next"] == body["agents"][-1]["agent_id"]
         query["after"] = body["next"]
-
-
-def in_own_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine to completion on a fresh event loop in another thread.
-
-    Playwright's sync API keeps an event loop running on the test's thread.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def fetch_text(url: str) -> str:

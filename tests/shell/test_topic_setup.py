@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -10,6 +9,8 @@ import pytest
 from streamstats.runtime import kafka
 from streamstats.runtime.kafka import KafkaSetupError, ensure_topics
 from streamstats.settings import Settings
+
+from ..loops import in_own_loop
 
 SETTINGS = Settings(auth="off", app_id="app", partitions=2)
 
@@ -56,7 +57,7 @@ def test_the_changelog_topics_are_made_and_awaited_with_the_others(
     admin = FakeAdmin(late="app-agents-changelog", wait=3)
     monkeypatch.setattr(kafka, "AIOKafkaAdminClient", admin)
 
-    asyncio.run(ensure_topics(SETTINGS, ["app-chats-changelog", "app-agents-changelog"]))
+    in_own_loop(lambda: ensure_topics(SETTINGS, ["app-chats-changelog", "app-agents-changelog"]))
 
     assert admin.created[-2:] == ["app-chats-changelog", "app-agents-changelog"]
     assert admin.asked == 4
@@ -71,7 +72,7 @@ def test_a_partition_with_no_leader_is_named_after_the_wait(
     monkeypatch.setattr(kafka, "LEADER_WAIT_SECONDS", 0.3)
 
     with pytest.raises(KafkaSetupError) as raised:
-        asyncio.run(ensure_topics(SETTINGS, ["app-chats-changelog"]))
+        in_own_loop(lambda: ensure_topics(SETTINGS, ["app-chats-changelog"]))
 
     assert "no leader for every partition of app-chats-changelog after 0.3 s" in str(raised.value)
     assert "check the broker's log" in str(raised.value)
@@ -84,7 +85,9 @@ def test_a_changelog_topic_of_another_partition_count_is_refused_with_advice(
     monkeypatch.setattr(kafka, "AIOKafkaAdminClient", admin)
 
     with pytest.raises(KafkaSetupError) as raised:
-        asyncio.run(ensure_topics(SETTINGS, ["app-chats-changelog", "app-agents-changelog"]))
+        in_own_loop(
+            lambda: ensure_topics(SETTINGS, ["app-chats-changelog", "app-agents-changelog"])
+        )
 
     message = str(raised.value)
     assert "changelog topic app-agents-changelog has 4 partitions" in message
