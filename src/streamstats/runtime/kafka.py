@@ -19,6 +19,7 @@ from ..core.instant import parse_instant
 from ..settings import Settings
 
 __all__ = [
+    "LEADER_WAIT_SECONDS",
     "KafkaSetupError",
     "PublishReport",
     "delete_run_topics",
@@ -54,8 +55,8 @@ async def delete_run_topics(bootstrap_servers: str, app_id: str) -> list[str]:
 LEADER_WAIT_SECONDS: Final = 30.0
 """How long :func:`ensure_topics` waits for the broker to lead every partition it made."""
 
-COMPACTED: Final = {"cleanup.policy": "compact"}
-"""The configuration Faust gives a table's changelog topic."""
+_COMPACTED: Final = {"cleanup.policy": "compact"}
+# The panels topic's configuration, and the one Faust gives a table's changelog topic.
 
 
 async def ensure_topics(settings: Settings, changelogs: Sequence[str] = ()) -> None:
@@ -81,7 +82,7 @@ async def ensure_topics(settings: Settings, changelogs: Sequence[str] = ()) -> N
         inputs = [settings.status_topic, settings.chat_topic, settings.changes_topic]
         outputs = [settings.dead_letter_topic, settings.panels_topic, settings.sessions_topic]
         configs = {name: _topic_configs(name, settings) for name in inputs + outputs}
-        configs.update(dict.fromkeys(changelogs, COMPACTED))
+        configs.update(dict.fromkeys(changelogs, _COMPACTED))
         existing = set(await admin.list_topics())
         missing = [name for name in configs if name not in existing]
         if missing:
@@ -94,28 +95,32 @@ async def ensure_topics(settings: Settings, changelogs: Sequence[str] = ()) -> N
                     ]
                 )
         counts = await _led_partition_counts(admin, list(configs), settings.bootstrap_servers)
-        for name in inputs:
+        for name in [*inputs, *changelogs]:
             if counts[name] != settings.partitions:
-                raise KafkaSetupError(
-                    f"topic {name} has {counts[name]} partitions but "
-                    f"STREAMSTATS_PARTITIONS={settings.partitions}; all input topics need the "
-                    "same count, so set STREAMSTATS_PARTITIONS to match"
-                )
-        for name in changelogs:
-            if counts[name] != settings.partitions:
-                raise KafkaSetupError(
-                    f"changelog topic {name} has {counts[name]} partitions but the input "
-                    f"topics have {settings.partitions}; a table's partitions follow its "
-                    "input's, so rebuild the tables: delete the worker's data folder and the "
-                    "app's changelog topics, or start under a new STREAMSTATS_APP_ID"
-                )
+                raise KafkaSetupError(_wrong_count(name, counts[name], name in inputs, settings))
     finally:
         await admin.close()
 
 
+def _wrong_count(name: str, count: int, is_input: bool, settings: Settings) -> str:
+    """What to do about a topic whose partition count is not ``STREAMSTATS_PARTITIONS``."""
+    if is_input:
+        return (
+            f"topic {name} has {count} partitions but "
+            f"STREAMSTATS_PARTITIONS={settings.partitions}; all input topics need the "
+            "same count, so set STREAMSTATS_PARTITIONS to match"
+        )
+    return (
+        f"changelog topic {name} has {count} partitions but the input topics have "
+        f"{settings.partitions}; a table's partitions follow its input's, so rebuild the "
+        "tables: delete the worker's data folder and the app's changelog topics, or start "
+        "under a new STREAMSTATS_APP_ID"
+    )
+
+
 def _topic_configs(name: str, settings: Settings) -> dict[str, str] | None:
     if name == settings.panels_topic:
-        return dict(COMPACTED)
+        return dict(_COMPACTED)
     if name == settings.sessions_topic:
         retention_ms = settings.session_retention // 1000
         # Compacted, so each session keeps its latest figures; deleted after the retention.
