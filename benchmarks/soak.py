@@ -61,6 +61,7 @@ SAMPLE = re.compile(
 )
 LABEL = re.compile(r'([a-z_]+)="([^"]*)"')
 DELAY = "streamstats_processing_delay_seconds_bucket"
+STORE_MEMORY = "streamstats_store_memory_bytes"
 INPUT_COUNTERS = (
     "streamstats_events_applied_total",
     "streamstats_events_invalid_total",
@@ -193,6 +194,8 @@ class Sample:
     counters: dict[str, float]
     delay: dict[str, Buckets]
     """The processing-delay histogram by stage."""
+    store_mib: dict[str, float]
+    """Memory of the worker's RocksDB databases by kind, both tables together."""
 
     @property
     def input_lag(self) -> int:
@@ -222,6 +225,16 @@ def parse_metrics(text: str) -> tuple[dict[str, float], dict[str, Buckets]]:
         elif name.endswith("_total"):
             counters[name] = counters.get(name, 0.0) + float(value)
     return counters, delay
+
+
+def store_memory(text: str) -> dict[str, float]:
+    """The worker's RocksDB memory in MiB by kind, over both tables, from /metrics."""
+    held: dict[str, float] = {}
+    for name, labels, value in SAMPLE.findall(text):
+        if name == STORE_MEMORY:
+            kind = dict(LABEL.findall(labels))["kind"]
+            held[kind] = held.get(kind, 0.0) + float(value) / 2**20
+    return held
 
 
 class Sampler:
@@ -262,9 +275,10 @@ class Sampler:
             mark = committed.get(partition)
             done = mark.offset if mark is not None and mark.offset >= 0 else 0
             lag[partition.topic] += max(0, end - done)
-        body = await asyncio.to_thread(self.worker.get, "/metrics")
-        counters, delay = parse_metrics((body or b"").decode())
-        return Sample(at, published, lag, self.worker.rss_mib(), counters, delay)
+        text = ((await asyncio.to_thread(self.worker.get, "/metrics")) or b"").decode()
+        counters, delay = parse_metrics(text)
+        rss = self.worker.rss_mib()
+        return Sample(at, published, lag, rss, counters, delay, store_memory(text))
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -415,6 +429,11 @@ def judge(report: SoakReport, lag_ceiling_seconds: float, rss_slope_limit: float
         "           RSS at every tenth of the run (MiB): "
         + " ".join(f"{sample.rss_mib or 0:.0f}" for sample in marks)
     )
+    for kind in last.store_mib:
+        out.append(
+            f"           RocksDB {kind.replace('_', ' ')} at every tenth (MiB): "
+            + " ".join(f"{sample.store_mib.get(kind, 0):.0f}" for sample in marks)
+        )
     out.append(
         "           input lag at every tenth of the run: "
         + " ".join(f"{sample.input_lag:,}" for sample in marks)

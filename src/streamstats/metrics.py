@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from .streaming.batch import BatchTally
 
-__all__ = ["STAGES", "BatchCounter", "DelayHistogram", "Metrics"]
+__all__ = ["STAGES", "BatchCounter", "DelayHistogram", "Metrics", "StoreMemory"]
 
 STAGES: Final = ("chat", "agent")
 
@@ -59,6 +59,25 @@ class DelayHistogram(Collector):
                 cumulative += count
                 buckets.append((bound, cumulative))
             family.add_metric([stage], buckets, self.sums[stage])
+        yield family
+
+
+class StoreMemory(Collector):
+    """The memory of the worker's table stores by kind, read from them at every scrape."""
+
+    def __init__(self) -> None:
+        self.source: Callable[[], dict[str, int]] = dict
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "streamstats_store_memory_bytes",
+            "Memory of this worker's RocksDB tables, by kind: cache (everything charged to "
+            "STREAMSTATS_STORE_MEMORY_MB: data blocks, indexes, filters and write buffers), "
+            "memtables (the write buffers, within the cache), table_readers (outside it).",
+            labels=["kind"],
+        )
+        for kind, held in self.source().items():
+            family.add_metric([kind], held)
         yield family
 
 
@@ -132,6 +151,8 @@ class Metrics:
             STAGES,
         )
         self.registry.register(self.processing_delay)
+        self.store_memory = StoreMemory()
+        self.registry.register(self.store_memory)
         self.agents_by_status = Gauge(
             "streamstats_agents",
             "Agents held by this worker, by current status.",
@@ -144,6 +165,10 @@ class Metrics:
             ["table"],
             registry=self.registry,
         )
+
+    def watch_store_memory(self, source: Callable[[], dict[str, int]]) -> None:
+        """Report the table stores' memory by kind, as ``source`` tells it, at every scrape."""
+        self.store_memory.source = source
 
 
 class BatchCounter:

@@ -115,6 +115,10 @@ class Settings:
     store: Literal["rocksdb", "memory"] = "rocksdb"
     data_dir: Path = Path("streamstats-data")
     """Where RocksDB tables live; each worker process needs its own."""
+    store_memory_mb: int = 64
+    """Memory of the RocksDB tables, every partition the worker holds together: one block
+    cache, which also holds the files' indexes and filters and is charged with the write
+    buffers."""
     web_host: str = "127.0.0.1"
     """The host name other workers and clients reach this worker by."""
     web_bind: str = "127.0.0.1"
@@ -217,6 +221,8 @@ class Settings:
                 "STREAMSTATS_SESSION_TIMEOUT_S must be between 6 and 300 seconds "
                 "(the broker's default group.min/max.session.timeout.ms)"
             )
+        if self.store_memory_mb < 8:
+            raise SettingsError("STREAMSTATS_STORE_MEMORY_MB must be at least 8 (MiB)")
         if self.batch_size < 1:
             raise SettingsError("STREAMSTATS_BATCH_SIZE must be at least 1")
         if self.panel_interval_ms < 1:

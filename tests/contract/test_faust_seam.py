@@ -62,6 +62,7 @@ from streamstats.runtime.seam import (
     IntakeConsumer,
     IntakeConsumerThread,
     IntakeTransport,
+    SharedStoreMemory,
     kafka_producer,
     partition_store,
     web_router,
@@ -731,6 +732,29 @@ def test_dbs_holds_the_open_database_of_each_partition() -> None:
         assert sorted(partitions.records()) == [(b"a", b"1"), (b"b", b"5")]
 
 
+def test_a_shared_store_memory_is_what_the_databases_open_with() -> None:
+    """A store opens each partition's database with its ``rocksdb_options``
+    (``as_options``): the databases of an adopted table charge the one shared cache."""
+    with rocksdb_table() as (table, store):
+        memory = SharedStoreMemory(8 * 2**20)
+        memory.adopt(table)
+        assert memory.memory() == {"cache": 0, "memtables": 0, "table_readers": 0}
+        partitions = partition_store(table)
+        partitions.put_all([(b"a", b"x" * 1000, 1), (b"b", b"y" * 1000, 6)])
+        held = memory.memory()
+        memtables = [
+            db.property_int_value("rocksdb.size-all-mem-tables") for db in store._dbs.values()
+        ]
+        assert len(memtables) == 2
+        assert held["memtables"] == sum(memtables) > 0
+        # The write buffers are charged to the shared cache, a slice of 256 KiB at a time.
+        assert held["cache"] == memory.cache.get_usage() >= 256 * 1024
+        for db in store._dbs.values():
+            db.flush()
+        assert memory.memory()["table_readers"] > 0
+        assert partitions.get(b"a", 1) == b"x" * 1000
+
+
 @contract("_db_for_partition")
 def test_db_for_partition_opens_the_database_faust_keeps_for_it() -> None:
     """``_db_for_partition(p)`` opens (or finds) partition ``p``'s database: the one
@@ -780,6 +804,9 @@ def test_memory_store_data_is_the_dictionary_faust_reads() -> None:
             assert partitions.scan(b"a", 2) == [(b"ab", b"3")]
             partitions.put_all([(b"\xffab", b"4", 2)])
             assert sorted(partitions.records()) == [(b"ab", b"3"), (b"b", b"2")]
+            shared = SharedStoreMemory(8 * 2**20)
+            shared.adopt(table)
+            assert shared.memory() == {}
 
     run(body)
 
@@ -1066,6 +1093,10 @@ def declared(owner: type, name: str) -> bool:
         (TransportT, "create_consumer"),
         (faust_monitor.Monitor, "track_tp_end_offset"),
         (Collection, "data"),
+        (faust_rocksdb.Store, "rocksdb_options"),
+        (faust_rocksdb.RocksDBOptions, "as_options"),
+        (faust_rocksdb.RocksDBOptions, "bloom_filter_size"),
+        (faust_rocksdb.RocksDBOptions, "use_rocksdict"),
         (ServiceT, "crash_reason"),
         (faust_aiokafka.Consumer, "consumer_stopped_errors"),
         (aiokafka.AIOKafkaProducer, "create_batch"),

@@ -49,3 +49,15 @@ def test_a_delay_before_the_event_counts_as_zero() -> None:
     metrics.processing_delay.observe_events("agent", [5_000_000], 4.0)
     assert metrics.processing_delay.counts["agent"][0] == 1
     assert metrics.processing_delay.sums["agent"] == 0.0
+
+
+def test_store_memory_is_read_at_every_scrape_by_kind() -> None:
+    metrics = Metrics()
+    held = {"cache": 10, "memtables": 5}
+    metrics.watch_store_memory(lambda: held)
+    held = {"cache": 30, "memtables": 20}
+    lines = generate_latest(metrics.registry).decode().splitlines()
+    assert [line for line in lines if line.startswith("streamstats_store_memory_bytes")] == [
+        'streamstats_store_memory_bytes{kind="cache"} 30.0',
+        'streamstats_store_memory_bytes{kind="memtables"} 20.0',
+    ]

@@ -30,6 +30,7 @@ def test_values_are_converted_to_the_field_types() -> None:
         ("STREAMSTATS_BATCH_SIZE", "0", "at least 1"),
         ("STREAMSTATS_PARTITIONS", "four", "not a valid int"),
         ("STREAMSTATS_STORE", "disk", "use rocksdb or memory"),
+        ("STREAMSTATS_STORE_MEMORY_MB", "4", "at least 8"),
     ],
 )
 def test_an_unusable_value_is_named_with_what_to_use(name: str, value: str, message: str) -> None:

@@ -9,6 +9,8 @@ needs more lives here, and only here:
   (``intake.py``), acked as a whole, and with a short broker fetch wait;
 - :func:`partition_store`: a table's records by partition, straight from the RocksDB
   database of the partition (``stores.py``);
+- :class:`SharedStoreMemory`: one memory budget for every RocksDB database of the
+  worker's tables, set through the options Faust opens each database with;
 - :func:`kafka_producer`: the aiokafka producer behind Faust's, for produce batches
   (``output.py``);
 - :func:`web_router`: the aiohttp router of Faust's web server, for plain handlers.
@@ -43,6 +45,7 @@ __all__ = [
     "IntakeConsumer",
     "IntakeConsumerThread",
     "IntakeTransport",
+    "SharedStoreMemory",
     "kafka_producer",
     "partition_store",
     "web_router",
@@ -265,6 +268,76 @@ def partition_store(table: Any) -> PartitionStore:
     if isinstance(store, faust_rocksdb.Store):
         return _RocksPartitions(store)
     return _MemoryPartitions(store)
+
+
+class _BudgetedOptions(faust_rocksdb.RocksDBOptions):
+    """Faust's options of a table's databases, with the block cache and the write buffer
+    manager of a :class:`SharedStoreMemory`."""
+
+    def __init__(self, options: faust_rocksdb.RocksDBOptions, memory: SharedStoreMemory) -> None:
+        self.__dict__.update(vars(options))
+        self.memory = memory
+
+    def as_options(self) -> Any:
+        options = super().as_options()
+        if not self.use_rocksdict:  # pragma: no cover - the project installs rocksdict
+            raise RuntimeError("a shared store memory needs rocksdict; pip install rocksdict")
+        table = rocksdict.BlockBasedOptions()
+        table.set_bloom_filter(self.bloom_filter_size, True)
+        table.set_block_cache(self.memory.cache)
+        # Indexes and filters in the cache too, so that they count against the budget;
+        # level 0's stay pinned there, as RocksDB advises when they are cached.
+        table.set_cache_index_and_filter_blocks(True)
+        table.set_pin_l0_filter_and_index_blocks_in_cache(True)
+        table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
+        options.set_block_based_table_factory(table)
+        options.set_write_buffer_manager(self.memory.write_buffers)
+        return options
+
+
+class SharedStoreMemory:
+    """One memory budget for every RocksDB database of the worker's tables.
+
+    Faust gives each table partition's database a block cache of its own, so a worker's
+    memory grows with the partitions it holds (and the indexes and filters of the files
+    grow with the data, outside any cache). Here one block cache of ``budget`` bytes
+    holds the data blocks, indexes and filters of all of them, and the write buffers are
+    charged to it: RocksDB keeps the total near ``budget``.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.cache = rocksdict.Cache(budget)
+        self.write_buffers = rocksdict.WriteBufferManager.new_write_buffer_manager_with_cache(
+            budget // 2, False, self.cache
+        )
+        self._stores: list[Any] = []
+
+    def adopt(self, table: Any) -> None:
+        """Open ``table``'s databases within the budget (a memory store is left alone);
+        before the table opens any."""
+        store = table.data
+        if isinstance(store, faust_rocksdb.Store):
+            store.rocksdb_options = _BudgetedOptions(store.rocksdb_options, self)
+            self._stores.append(store)
+
+    def memory(self) -> dict[str, int]:
+        """Bytes held by kind: ``cache`` (all that is charged to the budget), and within
+        it ``memtables``; ``table_readers``, what the files' readers hold outside it."""
+        if not self._stores:
+            return {}
+        databases = [db for store in self._stores for db in list(store._dbs.values())]
+        return {
+            "cache": self.cache.get_usage(),
+            "memtables": sum(_property(db, "rocksdb.size-all-mem-tables") for db in databases),
+            "table_readers": sum(
+                _property(db, "rocksdb.estimate-table-readers-mem") for db in databases
+            ),
+        }
+
+
+def _property(db: Any, name: str) -> int:
+    value: int | None = db.property_int_value(name)
+    return value or 0
 
 
 def kafka_producer(app: Any) -> Any:

@@ -16,19 +16,18 @@ import faust
 from ..settings import Settings
 from ..streaming.batch import partition_for
 from ..streaming.records import decode_session, evidence_prefix, session_prefix
-from .seam import IntakeTransport, partition_store
+from .seam import IntakeTransport, SharedStoreMemory, partition_store
 from .stores import PartitionStore
 
 __all__ = ["ROCKSDB_OPTIONS", "TABLES", "FaustParts", "Placement", "changelog_topics", "define"]
 
 ROCKSDB_OPTIONS: Final = {
-    # Faust's defaults give every table partition its own 3 × 64 MiB of write buffers and
-    # a 2 GiB block cache: a worker's memory would grow towards gigabytes. These bound
-    # each partition's database to ~24 MiB; the records are small and recently used.
+    # Faust's defaults give every table partition its own 3 × 64 MiB of write buffers; the
+    # records are small and recently used. The block cache is the worker's one shared
+    # cache (``STREAMSTATS_STORE_MEMORY_MB``, ``seam.SharedStoreMemory``), not these.
     "write_buffer_size": 4 * 1024 * 1024,
     "max_write_buffer_number": 2,
     "target_file_size_base": 16 * 1024 * 1024,
-    "block_cache_size": 16 * 1024 * 1024,
 }
 """Options of each table partition's RocksDB database (ignored by the memory store)."""
 
@@ -58,6 +57,8 @@ class FaustParts:
     """The chats table: chat id bytes → encoded ``ChatRecord``."""
     agents: Any
     """The agents table: agent id bytes → encoded ``AgentRecord``."""
+    store_memory: SharedStoreMemory
+    """The one memory budget of both tables' RocksDB databases."""
 
 
 def _faust_app(settings: Settings) -> faust.App:
@@ -117,13 +118,19 @@ def define(settings: Settings) -> FaustParts:
             options=ROCKSDB_OPTIONS,
         )
 
+    chats, agents = (table(name) for name in TABLES)
+    store_memory = SharedStoreMemory(settings.store_memory_mb * 1024 * 1024)
+    store_memory.adopt(chats)
+    store_memory.adopt(agents)
     return FaustParts(
         app,
         transport,
         raw_topic(settings.status_topic),
         raw_topic(settings.chat_topic),
         raw_topic(settings.status_topic, settings.changes_topic),
-        *(table(name) for name in TABLES),
+        chats,
+        agents,
+        store_memory,
     )
 
 

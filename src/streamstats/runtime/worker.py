@@ -127,6 +127,7 @@ def build_worker(settings: Settings) -> Worker:
         (statuses.written, panels.written),
     )
     metrics = Metrics()
+    metrics.watch_store_memory(parts.store_memory.memory)
     console = Console(settings, metrics, placement)
     folder = FetchFolder(app, settings, metrics, placement, chats, agents, console.fetched)
     worker = Worker(settings, metrics, parts, placement, folder, panels, PanelFeed(), statuses)
