@@ -213,28 +213,32 @@ class Sample:
         return sum(self.counters.get(name, 0.0) for name in INPUT_COUNTERS)
 
 
-def parse_metrics(text: str) -> tuple[dict[str, float], dict[str, Buckets]]:
-    """(counter totals over all labels, delay histogram buckets by stage) from /metrics."""
-    counters: dict[str, float] = {}
-    delay: dict[str, Buckets] = {}
+@dataclass(frozen=True)
+class Scrape:
+    """What one read of the worker's ``/metrics`` showed."""
+
+    counters: dict[str, float]
+    """Counter totals over all labels."""
+    delay: dict[str, Buckets]
+    """The processing-delay histogram's buckets by stage."""
+    store_mib: dict[str, float]
+    """The worker's RocksDB memory in MiB by kind, over both tables."""
+
+
+def parse_metrics(text: str) -> Scrape:
+    """Counters, delay buckets and RocksDB memory from the text of ``/metrics``."""
+    scrape = Scrape({}, {}, {})
     for name, labels, value in SAMPLE.findall(text):
         if name == DELAY:
             found = dict(LABEL.findall(labels))
             bound = math.inf if found["le"] == "+Inf" else float(found["le"])
-            delay.setdefault(found.get("stage", ""), {})[bound] = float(value)
-        elif name.endswith("_total"):
-            counters[name] = counters.get(name, 0.0) + float(value)
-    return counters, delay
-
-
-def store_memory(text: str) -> dict[str, float]:
-    """The worker's RocksDB memory in MiB by kind, over both tables, from /metrics."""
-    held: dict[str, float] = {}
-    for name, labels, value in SAMPLE.findall(text):
-        if name == STORE_MEMORY:
+            scrape.delay.setdefault(found.get("stage", ""), {})[bound] = float(value)
+        elif name == STORE_MEMORY:
             kind = dict(LABEL.findall(labels))["kind"]
-            held[kind] = held.get(kind, 0.0) + float(value) / 2**20
-    return held
+            scrape.store_mib[kind] = scrape.store_mib.get(kind, 0.0) + float(value) / 2**20
+        elif name.endswith("_total"):
+            scrape.counters[name] = scrape.counters.get(name, 0.0) + float(value)
+    return scrape
 
 
 class Sampler:
@@ -276,9 +280,9 @@ class Sampler:
             done = mark.offset if mark is not None and mark.offset >= 0 else 0
             lag[partition.topic] += max(0, end - done)
         text = ((await asyncio.to_thread(self.worker.get, "/metrics")) or b"").decode()
-        counters, delay = parse_metrics(text)
+        scrape = parse_metrics(text)
         rss = self.worker.rss_mib()
-        return Sample(at, published, lag, rss, counters, delay, store_memory(text))
+        return Sample(at, published, lag, rss, scrape.counters, scrape.delay, scrape.store_mib)
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -519,7 +523,7 @@ async def soak(
         drained: float | None = None
         while alive and time.monotonic() - stopped < drain:
             body = await asyncio.to_thread(worker.get, "/metrics")
-            counters, _ = parse_metrics((body or b"").decode())
+            counters = parse_metrics((body or b"").decode()).counters
             handled = sum(counters.get(name, 0.0) for name in INPUT_COUNTERS)
             changes = counters.get("streamstats_agent_changes_sent_total", 0.0)
             received = counters.get("streamstats_agent_changes_received_total", 0.0)

@@ -6,6 +6,7 @@ printed, with the script exiting cleanly.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -13,6 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from benchmarks.soak import parse_metrics
+from prometheus_client import generate_latest
+
+from streamstats.metrics import Metrics
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +80,16 @@ def test_bench_e2e_measures_a_worker_the_baseline_two_workers_and_freshness(
     assert re.search(
         r"^freshness at 2,000 events/s over 3 probes: p50 [\d.]+ ms, p99 [\d.]+ ms", output, re.M
     ), output
+
+
+def test_the_soak_reads_counters_delays_and_store_memory_from_one_scrape() -> None:
+    metrics = Metrics()
+    metrics.events_applied.labels("chat.closed").inc(3)
+    metrics.events_applied.labels("agent.status_changed").inc(4)
+    metrics.processing_delay.observe_events("chat", [1_000_000, 1_950_000], 2.0)
+    metrics.watch_store_memory(lambda: {"cache": 3 * 2**20, "memtables": 2**19})
+    scrape = parse_metrics(generate_latest(metrics.registry).decode())
+    assert scrape.counters["streamstats_events_applied_total"] == 7.0
+    assert scrape.delay["chat"][math.inf] == 2.0
+    assert scrape.delay["chat"][0.1] == 1.0
+    assert scrape.store_mib == {"cache": 3.0, "memtables": 0.5}
