@@ -755,6 +755,31 @@ def test_a_shared_store_memory_is_what_the_databases_open_with() -> None:
         assert partitions.get(b"a", 1) == b"x" * 1000
 
 
+def test_a_database_reopened_after_a_restart_keeps_the_shared_store_memory() -> None:
+    """The store opens a partition's database through ``rocksdb_options.open``; the
+    seam's ``open`` keeps the shared cache (and the bloom filter set with it) when the
+    database exists already, where rocksdict would take the options on disk instead."""
+    assert_faust_method(
+        faust_rocksdb.RocksDBOptions, "open", ["self", "path", "read_only"], coroutine=False
+    )
+    budget = 24 * 2**20  # not RocksDB's default of 8 MiB
+    with rocksdb_table() as (table, store):
+        memory = SharedStoreMemory(budget)
+        memory.adopt(table)
+        assert store.rocksdb_options.ttl is None  # Faust's default: no TTL database
+        partitions = partition_store(table)
+        partitions.put_all([(b"a", b"x" * 1000, 1)])
+        first = store._dbs[1]
+        assert first.property_int_value("rocksdb.block-cache-capacity") == budget
+        first.flush()
+        first.close()
+        del store._dbs[1]  # as a worker's restart finds it: the database on disk
+        reopened = store._db_for_partition(1)
+        assert reopened is not first
+        assert reopened.property_int_value("rocksdb.block-cache-capacity") == budget
+        assert partitions.get(b"a", 1) == b"x" * 1000
+
+
 @contract("_db_for_partition")
 def test_db_for_partition_opens_the_database_faust_keeps_for_it() -> None:
     """``_db_for_partition(p)`` opens (or finds) partition ``p``'s database: the one
@@ -1097,6 +1122,7 @@ def declared(owner: type, name: str) -> bool:
         (faust_rocksdb.RocksDBOptions, "as_options"),
         (faust_rocksdb.RocksDBOptions, "bloom_filter_size"),
         (faust_rocksdb.RocksDBOptions, "use_rocksdict"),
+        (faust_rocksdb.RocksDBOptions, "open"),
         (ServiceT, "crash_reason"),
         (faust_aiokafka.Consumer, "consumer_stopped_errors"),
         (aiokafka.AIOKafkaProducer, "create_batch"),
