@@ -759,13 +759,13 @@ def test_a_database_reopened_after_a_restart_keeps_the_shared_store_memory() -> 
     """The store opens a partition's database through ``rocksdb_options.open``; the
     seam's ``open`` keeps the shared cache (and the bloom filter set with it) when the
     database exists already, where rocksdict would take the options on disk instead."""
-    assert_faust_method(
-        faust_rocksdb.RocksDBOptions, "open", ["self", "path", "read_only"], coroutine=False
-    )
     budget = 24 * 2**20  # not RocksDB's default of 8 MiB
     with rocksdb_table() as (table, store):
         memory = SharedStoreMemory(budget)
         memory.adopt(table)
+        assert_override(
+            faust_rocksdb.RocksDBOptions, type(store.rocksdb_options), "open", coroutine=False
+        )
         assert store.rocksdb_options.ttl is None  # Faust's default: no TTL database
         partitions = partition_store(table)
         partitions.put_all([(b"a", b"x" * 1000, 1)])
