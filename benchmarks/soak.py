@@ -233,6 +233,18 @@ class Publisher:
 
 
 @dataclass(frozen=True)
+class Scrape:
+    """What one read of the worker's ``/metrics`` showed."""
+
+    counters: dict[str, float]
+    """Counter totals over all labels."""
+    delay: dict[str, Buckets]
+    """The processing-delay histogram's buckets by stage."""
+    store_mib: dict[str, float]
+    """The worker's RocksDB memory in MiB by kind, over both tables."""
+
+
+@dataclass(frozen=True)
 class Sample:
     """What one look at the broker and the worker showed."""
 
@@ -242,11 +254,8 @@ class Sample:
     lag: dict[str, int]
     """End offset minus committed offset, summed over partitions, by topic."""
     rss_mib: float | None
-    counters: dict[str, float]
-    delay: dict[str, Buckets]
-    """The processing-delay histogram by stage."""
-    store_mib: dict[str, float]
-    """Memory of the worker's RocksDB databases by kind, both tables together."""
+    metrics: Scrape
+    """What the worker's ``/metrics`` showed."""
 
     @property
     def input_lag(self) -> int:
@@ -261,19 +270,7 @@ class Sample:
     @property
     def inputs_done(self) -> float:
         """Input events the worker has handled: applied, rejected or ignored."""
-        return sum(self.counters.get(name, 0.0) for name in INPUT_COUNTERS)
-
-
-@dataclass(frozen=True)
-class Scrape:
-    """What one read of the worker's ``/metrics`` showed."""
-
-    counters: dict[str, float]
-    """Counter totals over all labels."""
-    delay: dict[str, Buckets]
-    """The processing-delay histogram's buckets by stage."""
-    store_mib: dict[str, float]
-    """The worker's RocksDB memory in MiB by kind, over both tables."""
+        return sum(self.metrics.counters.get(name, 0.0) for name in INPUT_COUNTERS)
 
 
 def parse_metrics(text: str) -> Scrape:
@@ -331,9 +328,7 @@ class Sampler:
             done = mark.offset if mark is not None and mark.offset >= 0 else 0
             lag[partition.topic] += max(0, end - done)
         text = ((await asyncio.to_thread(self.worker.get, "/metrics")) or b"").decode()
-        scrape = parse_metrics(text)
-        rss = self.worker.rss_mib()
-        return Sample(at, published, lag, rss, scrape.counters, scrape.delay, scrape.store_mib)
+        return Sample(at, published, lag, self.worker.rss_mib(), parse_metrics(text))
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -440,10 +435,10 @@ def judge(report: SoakReport, lag_ceiling_seconds: float, rss_slope_limit: float
     ceiling = lag_ceiling_seconds * report.rate
     half = [sample for sample in samples if sample.at >= seconds / 2 and sample.rss_mib]
     rss_slope = slope([(sample.at / 60, sample.rss_mib or 0.0) for sample in half])
-    whole = difference(merged(last.delay), merged(first.delay))
-    recent = difference(merged(last.delay), merged(middle.delay))
-    invalid = last.counters.get("streamstats_events_invalid_total", 0.0)
-    unknown = last.counters.get("streamstats_events_unknown_type_total", 0.0)
+    whole = difference(merged(last.metrics.delay), merged(first.metrics.delay))
+    recent = difference(merged(last.metrics.delay), merged(middle.metrics.delay))
+    invalid = last.metrics.counters.get("streamstats_events_invalid_total", 0.0)
+    unknown = last.metrics.counters.get("streamstats_events_unknown_type_total", 0.0)
 
     out = report.lines
     out.append(
@@ -484,10 +479,10 @@ def judge(report: SoakReport, lag_ceiling_seconds: float, rss_slope_limit: float
         "           RSS at every tenth of the run (MiB): "
         + " ".join(f"{sample.rss_mib or 0:.0f}" for sample in marks)
     )
-    for kind in last.store_mib:
+    for kind in last.metrics.store_mib:
         out.append(
             f"           RocksDB {kind.replace('_', ' ')} at every tenth (MiB): "
-            + " ".join(f"{sample.store_mib.get(kind, 0):.0f}" for sample in marks)
+            + " ".join(f"{sample.metrics.store_mib.get(kind, 0):.0f}" for sample in marks)
         )
     out.append(
         "           input lag at every tenth of the run: "
