@@ -32,10 +32,11 @@ def test_seeded_tables_recover_and_serve_under_load(bootstrap_servers: str) -> N
         samples=50,
         wrk_seconds=WRK_SECONDS,
         wrk_connections=8,
-        # A first start recovers every changelog record through Faust: 264-280 s at full
-        # size in earlier runs, and this machine's speed moves by a third; the restart's
-        # target (< 10 s) is among the figures printed.
-        ready_timeout=600.0,
+        # A first start recovers every changelog record through Faust: 264-337 s at full
+        # size in earlier runs, and over 600 s in an hour when this machine ran at half its
+        # speed (RELIABILITY.md). The guard only stops a hang; the restart's target
+        # (< 10 s) is among the figures printed.
+        ready_timeout=1200.0,
         command=f"pytest tests/proof/test_scale.py ({AGENTS:,} agents, {CHATS:,} chats)",
     )
     results = bench.run(options)
