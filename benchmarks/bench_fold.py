@@ -15,43 +15,18 @@ import argparse
 import gc
 import platform
 import time
-from collections.abc import Callable, Sequence
-
-import orjson
+from collections.abc import Sequence
 
 try:
-    from benchmarks.harness import InputMessage, add_input_arguments, input_of, routed_messages
+    from benchmarks import harness
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import (  # type: ignore[no-redef]
-        InputMessage,
-        add_input_arguments,
-        input_of,
-        routed_messages,
-    )
+    import harness  # type: ignore[no-redef]
 
 from streamstats.collector import tune_garbage_collector
 from streamstats.core.events import decode_event
 from streamstats.core.replay import replay_lines
 from streamstats.settings import DEFAULT_BATCH_SIZE
 from streamstats.streaming.local import CHATS, STATUS, LocalPipeline
-
-
-def best_rate(
-    work: Callable[[Sequence[bytes]], object], lines: Sequence[bytes], repeat: int
-) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        started = time.perf_counter()
-        work(lines)
-        best = min(best, time.perf_counter() - started)
-    return len(lines) / best
-
-
-def parse_only(lines: Sequence[bytes]) -> None:
-    loads = orjson.loads
-    for line in lines:
-        loads(line)
 
 
 def decode_only(lines: Sequence[bytes]) -> None:
@@ -69,7 +44,7 @@ FETCH_PER_PARTITION = DEFAULT_BATCH_SIZE // (2 * PARTITIONS)
 ``STREAMSTATS_BATCH_SIZE``, plus the agent changes of the fetch before."""
 
 
-def loaded_pipeline(messages: Sequence[InputMessage]) -> LocalPipeline:
+def loaded_pipeline(messages: Sequence[harness.InputMessage]) -> LocalPipeline:
     """The worker's stages over in-memory topics holding ``messages``."""
     pipeline = LocalPipeline(PARTITIONS)
     for on_chat_topic, key, partition, _, value in messages:
@@ -77,7 +52,7 @@ def loaded_pipeline(messages: Sequence[InputMessage]) -> LocalPipeline:
     return pipeline
 
 
-def stages_rate(messages: Sequence[InputMessage], repeat: int) -> float:
+def stages_rate(messages: Sequence[harness.InputMessage], repeat: int) -> float:
     """Events a second through the worker's batch fold and record codecs, in fetches: each
     stored record is decoded once per fetch and encoded once per key, and a fetch's
     agent changes are folded by a later fetch, as in the worker."""
@@ -97,24 +72,24 @@ def stages_rate(messages: Sequence[InputMessage], repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    add_input_arguments(parser, default_events=1_000_000)
+    harness.add_input_arguments(parser, default_events=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    lines, profile = input_of(args, args.seed)
-    messages = list(routed_messages(lines, PARTITIONS))
+    lines, profile = harness.input_of(args, args.seed)
+    messages = list(harness.routed_messages(lines, PARTITIONS))
     print(
         f"{len(lines):,} simulated events ({profile}), Python {platform.python_version()}, one core"
     )
     # Every row with the garbage collector settings of `streamstats replay` and the worker,
     # which also keep the collector from walking the input over and over.
     tune_garbage_collector()
-    baseline = best_rate(parse_only, lines, args.repeat)
+    baseline = harness.best_rate(harness.parse_only, lines, args.repeat)
     rows = [
         ("orjson.loads only (baseline)", baseline),
-        ("decode + validate (pydantic)", best_rate(decode_only, lines, args.repeat)),
-        ("decode + validate + fold", best_rate(decode_and_fold, lines, args.repeat)),
+        ("decode + validate (pydantic)", harness.best_rate(decode_only, lines, args.repeat)),
+        ("decode + validate + fold", harness.best_rate(decode_and_fold, lines, args.repeat)),
         # Same events; the stages also fold the agent changes the chat stage sends.
         ("the worker's stages, no Kafka", stages_rate(messages, args.repeat)),
     ]

@@ -54,10 +54,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 try:
-    from benchmarks.harness import routed_messages
+    from benchmarks.harness import machine_speed, routed_messages
     from benchmarks.launcher import Worker, free_port, settings_from_env
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import routed_messages  # type: ignore[no-redef]
+    from harness import machine_speed, routed_messages  # type: ignore[no-redef]
     from launcher import Worker, free_port, settings_from_env  # type: ignore[no-redef]
 
 from streamstats.core.instant import format_instant, to_micros
@@ -422,6 +422,8 @@ class Results:
     """Every figure and check of a run."""
 
     options: Options
+    machine_speed: float = 0.0
+    """Bare ``orjson.loads`` lines a second before the run (``harness.machine_speed``)."""
     seeded_events: int = 0
     seeded_dead_letters: int = 0
     chats: int = 0
@@ -455,7 +457,7 @@ def say(text: str) -> None:
 
 def run(options: Options) -> Results:
     """Seed, start, restart and load workers; stops them and deletes the topics at the end."""
-    results = Results(options)
+    results = Results(options, machine_speed=machine_speed())
     scenario = Run(options)
     say(f"app id {scenario.app_id}, scratch {scenario.scratch}")
     try:
@@ -611,7 +613,8 @@ def report(results: Results) -> str:
         "",
         f"Command: `{options.command}` ({platform.python_version()}, {os.cpu_count()} cores, "
         f"Kafka at {options.bootstrap}, {options.partitions} partitions, "
-        f"run {datetime.now(UTC):%Y-%m-%d}).",
+        f"run {datetime.now(UTC):%Y-%m-%d}; bare `orjson.loads` at "
+        f"{results.machine_speed / 1e6:.2f} M lines/s on one core before it).",
         f"State: `streamstats simulate --seed {options.seed} --agents {options.agents} "
         f"--chats {options.chats} --hours {HOURS:g}` ({results.seeded_events:,} events, "
         f"{results.seeded_dead_letters} rejected) folded by the worker's own stages in "

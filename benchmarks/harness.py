@@ -8,16 +8,19 @@ started by :mod:`launcher`.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import subprocess
+import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 
 try:
@@ -57,6 +60,33 @@ def simulated_input(count: int | None, seed: int = 1, busy: bool = False) -> lis
         agents = max(5, count // 230)
         lines = simulate_lines(seed=seed, agents=agents, hours=24, start=START)
     return [line.rstrip(b"\n") for line in islice(lines, count)]
+
+
+def best_rate(
+    work: Callable[[Sequence[bytes]], object], lines: Sequence[bytes], repeat: int
+) -> float:
+    """Lines a second that ``work`` gets through ``lines``, best of ``repeat`` runs."""
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        started = time.perf_counter()
+        work(lines)
+        best = min(best, time.perf_counter() - started)
+    return len(lines) / best
+
+
+def parse_only(lines: Sequence[bytes]) -> None:
+    """Bare ``orjson.loads`` of every line: the baseline of the fold benchmarks."""
+    loads = orjson.loads
+    for line in lines:
+        loads(line)
+
+
+def machine_speed(events: int = 50_000, repeat: int = 3) -> float:
+    """How fast this machine runs right now: bare ``orjson.loads`` of simulated events, in
+    lines a second on one core. Shared machines run at half speed in some hours; printed
+    beside a run's figures, it tells a slow hour from a slower change."""
+    return best_rate(parse_only, simulated_input(events), repeat)
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, default_events: int) -> None:

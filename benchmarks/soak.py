@@ -44,10 +44,10 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import TopicPartition
 
 try:
-    from benchmarks.harness import bootstrap, fresh_settings
+    from benchmarks.harness import bootstrap, fresh_settings, machine_speed
     from benchmarks.launcher import Worker
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import bootstrap, fresh_settings  # type: ignore[no-redef]
+    from harness import bootstrap, fresh_settings, machine_speed  # type: ignore[no-redef]
     from launcher import Worker  # type: ignore[no-redef]
 from streamstats.runtime.kafka import delete_run_topics, ensure_topics, route_event
 from streamstats.settings import Settings
@@ -412,6 +412,8 @@ class SoakReport:
     """Longest time the publisher fell behind its schedule, in seconds."""
     worker_alive: bool
     drain_seconds: float | None
+    machine_speed: float | None = None
+    """Bare ``orjson.loads`` lines a second just before the run (``harness.machine_speed``)."""
     checks: list[Check] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
 
@@ -445,6 +447,11 @@ def judge(report: SoakReport, lag_ceiling_seconds: float, rss_slope_limit: float
         f"soak: {report.minutes:g} min at {report.rate:,.0f} events/s, "
         f"{report.partitions} partitions, {len(samples)} samples"
     )
+    if report.machine_speed is not None:
+        out.append(
+            f"machine    bare orjson.loads {report.machine_speed / 1e6:.2f} M lines/s on one core "
+            "before the run (the rate is a load on this machine: compare runs by it)"
+        )
     out.append(
         f"published  {report.sent:,} events in {seconds:.1f} s = {achieved:,.0f} events/s "
         f"({achieved / report.rate:.1%} of the target; at most {report.publisher_behind:.2f} s "
@@ -607,6 +614,7 @@ def run_soak(
 ) -> SoakReport:
     """Run one soak on fresh topics with one fresh worker and judge it."""
     settings = fresh_settings("soak", servers or bootstrap(), partitions)
+    speed = machine_speed()
     asyncio.run(ensure_topics(settings))
     try:
         with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
@@ -616,6 +624,7 @@ def run_soak(
                 report = asyncio.run(
                     soak(settings, worker, rate, minutes * 60, sample_seconds, drain_seconds)
                 )
+                report.machine_speed = speed
                 if not report.worker_alive:
                     report.lines.append(f"worker output:\n{worker.log_tail()}")
             finally:
