@@ -412,7 +412,7 @@ class SoakReport:
     """Longest time the publisher fell behind its schedule, in seconds."""
     worker_alive: bool
     drain_seconds: float | None
-    machine_speed: float | None = None
+    machine_speed: float
     """Bare ``orjson.loads`` lines a second just before the run (``harness.machine_speed``)."""
     checks: list[Check] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
@@ -447,11 +447,10 @@ def judge(report: SoakReport, lag_ceiling_seconds: float, rss_slope_limit: float
         f"soak: {report.minutes:g} min at {report.rate:,.0f} events/s, "
         f"{report.partitions} partitions, {len(samples)} samples"
     )
-    if report.machine_speed is not None:
-        out.append(
-            f"machine    bare orjson.loads {report.machine_speed / 1e6:.2f} M lines/s on one core "
-            "before the run (the rate is a load on this machine: compare runs by it)"
-        )
+    out.append(
+        f"machine    bare orjson.loads {report.machine_speed / 1e6:.2f} M lines/s on one core "
+        "before the run (the rate is a load on this machine: compare runs by it)"
+    )
     out.append(
         f"published  {report.sent:,} events in {seconds:.1f} s = {achieved:,.0f} events/s "
         f"({achieved / report.rate:.1%} of the target; at most {report.publisher_behind:.2f} s "
@@ -553,9 +552,16 @@ def judge(report: SoakReport, lag_ceiling_seconds: float, rss_slope_limit: float
 
 
 async def soak(
-    settings: Settings, worker: Worker, rate: float, seconds: float, every: float, drain: float
+    settings: Settings,
+    worker: Worker,
+    rate: float,
+    seconds: float,
+    every: float,
+    drain: float,
+    speed: float,
 ) -> SoakReport:
-    """Publish for ``seconds`` while sampling every ``every`` s, then wait for the backlog."""
+    """Publish for ``seconds`` while sampling every ``every`` s, then wait for the backlog;
+    ``speed`` is the machine's, measured before the run."""
     sampler = Sampler(settings, worker)
     publisher = Publisher(settings, rate, seconds)
     await sampler.start()
@@ -597,6 +603,7 @@ async def soak(
         publisher_behind=publisher.behind,
         worker_alive=alive,
         drain_seconds=drained,
+        machine_speed=speed,
     )
 
 
@@ -622,9 +629,8 @@ def run_soak(
             try:
                 worker.wait_ready(timeout=180)
                 report = asyncio.run(
-                    soak(settings, worker, rate, minutes * 60, sample_seconds, drain_seconds)
+                    soak(settings, worker, rate, minutes * 60, sample_seconds, drain_seconds, speed)
                 )
-                report.machine_speed = speed
                 if not report.worker_alive:
                     report.lines.append(f"worker output:\n{worker.log_tail()}")
             finally:
