@@ -15,7 +15,7 @@ from typing import Final
 import orjson
 from aiohttp import web
 
-from ..core.instant import format_instant
+from ..core.instant import format_instant, parse_instant
 from ..core.sessions import SessionFigures, history
 from ..core.view import display_name
 from ..streaming.records import decode_agent_record
@@ -25,7 +25,7 @@ from .responses import Freshness, error_response, json_response
 from .routing import Routing
 from .worker import WorkerView
 
-__all__ = ["CSV_COLUMNS", "SessionReports"]
+__all__ = ["CSV_COLUMNS", "SessionReports", "sort_rows"]
 
 CSV_COLUMNS: Final = (
     "agent_id",
@@ -56,6 +56,12 @@ def _row(agent_id: str, name: str | None, session: SessionFigures) -> Row:
         **session["time"],
         **session["chats"],
     }
+
+
+def sort_rows(rows: list[Row]) -> None:
+    """Sort report rows in place by agent, then session start."""
+    # Starts compare as instants: trimmed fractions ("…01.5Z" before "…01Z") misorder as text.
+    rows.sort(key=lambda row: (str(row["agent_id"]), parse_instant(str(row["start"]))))
 
 
 def _csv(rows: list[Row]) -> str:
@@ -103,7 +109,7 @@ class SessionReports:
         if generation != self.routing.generation or not self.worker.ready():
             return self.freshness.unavailable()  # partitions moved while the rows were read
         rows.extend(others)
-        rows.sort(key=lambda row: (str(row["agent_id"]), str(row["start"])))
+        sort_rows(rows)
         if wanted == "csv":
             return web.Response(
                 text=_csv(rows),
