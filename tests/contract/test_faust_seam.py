@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine, Iterator, MutableMapping, Mutab
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiohttp
 import aiokafka
@@ -40,6 +40,8 @@ from faust.exceptions import NotReady
 from faust.sensors import monitor as faust_monitor
 from faust.stores import memory as faust_memory
 from faust.stores import rocksdb as faust_rocksdb
+from faust.tables import manager as faust_manager
+from faust.tables import recovery as faust_recovery
 from faust.tables.base import Collection
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -48,7 +50,7 @@ from faust.types import tuples as faust_tuples
 from faust.types.assignor import PartitionAssignorT
 from faust.types.router import RouterT
 from faust.types.stores import StoreT
-from faust.types.tables import TableManagerT
+from faust.types.tables import CollectionT, TableManagerT
 from faust.types.transports import ConductorT, ConsumerT, TransportT
 from faust.web.drivers import aiohttp as faust_web
 from mode.types.services import ServiceT
@@ -65,6 +67,7 @@ from streamstats.runtime.seam import (
     SharedStoreMemory,
     kafka_producer,
     partition_store,
+    restore_changelog,
     web_router,
 )
 from streamstats.runtime.tables import changelog_topics, define
@@ -836,6 +839,134 @@ def test_memory_store_data_is_the_dictionary_faust_reads() -> None:
     run(body)
 
 
+RECOVERY_NAMES: Final = (
+    "recovery",
+    "tp_to_table",
+    "active_tps",
+    "standby_tps",
+    "active_offsets",
+    "standby_offsets",
+    "need_recovery",
+    "flush_buffers",
+    "signal_recovery_end",
+    "_set_recovery_ended",
+    "_active_events_received_at",
+)
+"""What ``restore_changelog`` reads and sets of Faust's recovery."""
+
+
+class _Buffered:
+    """A changelog event as Faust's recovery buffers it (the event is its own message)."""
+
+    def __init__(self, tp: TP, offset: int, key: bytes, value: bytes) -> None:
+        self.tp, self.partition, self.offset, self.key, self.value = (
+            tp,
+            tp.partition,
+            offset,
+            key,
+            value,
+        )
+        self.message = self
+
+
+def changelog_record(topic: str, partition: int, offset: int, key: bytes, value: bytes) -> Any:
+    """An aiokafka record of a changelog topic, as a fetch returns it."""
+    return ConsumerRecord(topic, partition, offset, 1_000, 0, key, value, None, 2, 2, [])
+
+
+def assert_recovery_names(app: Any) -> Any:
+    """Faust's recovery service, with every name the seam uses on it."""
+    recovery = getattr(app.tables, "recovery", None)
+    assert isinstance(recovery, faust_recovery.Recovery), "no recovery on the table manager"
+    for name in ("tp_to_table", "active_offsets", "standby_offsets", "_active_events_received_at"):
+        assert isinstance(getattr(recovery, name, None), MutableMapping), f"no {name} mapping"
+    for name in ("active_tps", "standby_tps"):
+        assert isinstance(getattr(recovery, name, None), MutableSet), f"no {name} set"
+    for name in ("need_recovery", "flush_buffers", "_set_recovery_ended"):
+        assert callable(getattr(recovery, name, None)), f"no {name} method"
+    assert isinstance(getattr(recovery, "signal_recovery_end", None), asyncio.Event), (
+        "no signal_recovery_end event"
+    )
+    return recovery
+
+
+def _restore_changelog_contract() -> None:
+    """Faust's recovery keeps, for each changelog partition it follows, its table
+    (``tp_to_table``), whether it is active or standby (``active_tps``,
+    ``standby_tps``) and the last offset applied (``active_offsets``,
+    ``standby_offsets``); ``need_recovery`` is true while an active partition is behind
+    its highwater; ``flush_buffers`` applies what its own loop holds; recovery ends with
+    ``_set_recovery_ended`` and ``signal_recovery_end``. ``restore_changelog`` applies a
+    fetch as that loop would a record at a time, the offsets Faust's store keeps included."""
+    with rocksdb_table() as (table, store):
+        app = table.app
+        recovery = assert_recovery_names(app)
+        topic = table.changelog_topic.get_topic_name()
+        active, standby, other = TP(topic, 3), TP(topic, 5), TP(topic, 6)
+        recovery.add_active(table, active)
+        recovery.add_standby(table, standby)
+        assert recovery.tp_to_table[active] is table, "tp_to_table does not name the table"
+        assert active in recovery.active_tps, "add_active does not fill active_tps"
+        assert standby in recovery.standby_tps, "add_standby does not fill standby_tps"
+        recovery.active_offsets[active] = recovery.standby_offsets[standby] = -1
+        recovery.active_highwaters[active] = 4
+        app.in_recovery = recovery.in_recovery = True
+        # Faust's own loop holds an older value of b"a": it is applied first.
+        recovery.buffers[table].append(_Buffered(active, 0, b"a", b"old"))
+        first = [changelog_record(topic, 3, offset, b"a", b"%d" % offset) for offset in (1, 2)]
+        assert restore_changelog(app, active, first)
+        assert store._dbs[3].get(b"a") == b"2", "flush_buffers did not apply Faust's buffer first"
+        assert recovery.active_offsets[active] == 2, "active_offsets not advanced"
+        assert store.persisted_offset(active) == 2
+        assert active in recovery._active_events_received_at, "_active_events_received_at"
+        assert recovery.need_recovery(), "need_recovery is false with offsets to go"
+        assert not recovery.signal_recovery_end.is_set()
+        # A refetched offset is not applied again; the last one ends the recovery.
+        rest = [changelog_record(topic, 3, offset, b"a", b"%d" % offset) for offset in (2, 3, 4)]
+        rest[0] = changelog_record(topic, 3, 2, b"stale", b"2")
+        assert restore_changelog(app, active, rest)
+        assert store._dbs[3].get(b"a") == b"4"
+        assert store._dbs[3].get(b"stale") is None, "active_offsets: an applied offset again"
+        assert not recovery.need_recovery(), "need_recovery is true once caught up"
+        assert recovery.signal_recovery_end.is_set(), "signal_recovery_end is not set"
+        assert not recovery.in_recovery, "_set_recovery_ended did not end the recovery"
+        assert not app.in_recovery, "_set_recovery_ended did not end the app's recovery"
+        # After the recovery, an active partition's late records are left to Faust.
+        assert not restore_changelog(app, active, [changelog_record(topic, 3, 5, b"a", b"5")])
+        assert store._dbs[3].get(b"a") == b"4"
+        # Standbys are followed all along; a None value deletes.
+        standby_records = [changelog_record(topic, 5, 0, b"b", b"1")]
+        standby_records.append(ConsumerRecord(topic, 5, 1, 1_000, 0, b"c", None, None, 2, 0, []))
+        assert restore_changelog(app, standby, standby_records)
+        assert recovery.standby_offsets[standby] == 1, "standby_offsets not advanced"
+        assert store._dbs[5].get(b"b") == b"1"
+        assert store.persisted_offset(standby) == 1
+        # A partition Faust's recovery does not follow is not touched.
+        assert not restore_changelog(app, other, [changelog_record(topic, 6, 0, b"d", b"1")])
+        assert 6 not in store._dbs
+
+
+for _name in RECOVERY_NAMES:
+    contract(_name)(_restore_changelog_contract)
+
+
+def test_restore_changelog_applies_a_fetch_as_faust_recovery_would() -> None:
+    """See ``_restore_changelog_contract``; the memory store takes the batch as well."""
+    _restore_changelog_contract()
+
+    async def body() -> None:
+        with faust_app() as app:
+            table = app.Table("seam", key_type=bytes, value_type=bytes, partitions=8)
+            topic = table.changelog_topic.get_topic_name()
+            recovery = app.tables.recovery
+            recovery.add_standby(table, TP(topic, 2))
+            recovery.standby_offsets[TP(topic, 2)] = -1
+            assert restore_changelog(app, TP(topic, 2), [changelog_record(topic, 2, 0, b"a", b"1")])
+            assert table.data.data == {b"a": b"1"}
+
+    run(body)
+
+
 @contract("web_app")
 def test_web_app_is_the_application_faust_serves() -> None:
     """Faust's aiohttp web driver serves the aiohttp application ``web_app``: a
@@ -1029,6 +1160,22 @@ BREAKAGES: dict[str, Breakage] = {
     "offset_key": lambda mp: drop(mp, faust_rocksdb.Store, "offset_key"),
     "data": lambda mp: drop_when_made(mp, faust_memory.Store, "data", "__post_init__"),
     "web_app": lambda mp: drop_when_made(mp, faust_web.Web, "web_app"),
+    "recovery": lambda mp: drop(mp, faust_manager.TableManager, "recovery"),
+    **{
+        name: functools.partial(drop_when_made, cls=faust_recovery.Recovery, name=name)
+        for name in (
+            "tp_to_table",
+            "active_tps",
+            "standby_tps",
+            "active_offsets",
+            "standby_offsets",
+            "_active_events_received_at",
+        )
+    },
+    **{
+        name: functools.partial(drop, cls=faust_recovery.Recovery, name=name)
+        for name in ("need_recovery", "flush_buffers", "signal_recovery_end", "_set_recovery_ended")
+    },
 }
 """How an upgrade could take each internal away, for the meta-test."""
 
@@ -1061,7 +1208,9 @@ def test_every_internal_has_a_contract_a_breakage_and_a_row() -> None:
 SEAM_ONLY = re.compile(
     r"\.(?:"
     + "|".join(re.escape(name) for name in sorted(CONTRACTS) if name.startswith("_"))
-    + r"|ack_lock|stream_inbound_time|web_app|flow_active)\b"
+    + r"|ack_lock|stream_inbound_time|web_app|flow_active|tables\.recovery|tp_to_table"
+    + r"|active_tps|standby_tps|active_offsets|standby_offsets|need_recovery|flush_buffers"
+    + r"|signal_recovery_end)\b"
     + r"|super\(\)\._(?!_)|faust\.types\.tuples|faust\.transport|faust\.stores|faust\.web"
 )
 
@@ -1118,6 +1267,7 @@ def declared(owner: type, name: str) -> bool:
         (TransportT, "create_consumer"),
         (faust_monitor.Monitor, "track_tp_end_offset"),
         (Collection, "data"),
+        (CollectionT, "apply_changelog_batch"),
         (faust_rocksdb.Store, "rocksdb_options"),
         (faust_rocksdb.RocksDBOptions, "as_options"),
         (faust_rocksdb.RocksDBOptions, "bloom_filter_size"),
