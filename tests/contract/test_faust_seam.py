@@ -849,7 +849,6 @@ RECOVERY_NAMES: Final = (
     "need_recovery",
     "flush_buffers",
     "signal_recovery_end",
-    "_set_recovery_ended",
     "_active_events_received_at",
 )
 """What ``restore_changelog`` reads and sets of Faust's recovery."""
@@ -882,7 +881,7 @@ def assert_recovery_names(app: Any) -> Any:
         assert isinstance(getattr(recovery, name, None), MutableMapping), f"no {name} mapping"
     for name in ("active_tps", "standby_tps"):
         assert isinstance(getattr(recovery, name, None), MutableSet), f"no {name} set"
-    for name in ("need_recovery", "flush_buffers", "_set_recovery_ended"):
+    for name in ("need_recovery", "flush_buffers"):
         assert callable(getattr(recovery, name, None)), f"no {name} method"
     assert isinstance(getattr(recovery, "signal_recovery_end", None), asyncio.Event), (
         "no signal_recovery_end event"
@@ -895,55 +894,73 @@ def _restore_changelog_contract() -> None:
     (``tp_to_table``), whether it is active or standby (``active_tps``,
     ``standby_tps``) and the last offset applied (``active_offsets``,
     ``standby_offsets``); ``need_recovery`` is true while an active partition is behind
-    its highwater; ``flush_buffers`` applies what its own loop holds; recovery ends with
-    ``_set_recovery_ended`` and ``signal_recovery_end``. ``restore_changelog`` applies a
-    fetch as that loop would a record at a time, the offsets Faust's store keeps included."""
-    with rocksdb_table() as (table, store):
-        app = table.app
-        recovery = assert_recovery_names(app)
-        topic = table.changelog_topic.get_topic_name()
-        active, standby, other = TP(topic, 3), TP(topic, 5), TP(topic, 6)
-        recovery.add_active(table, active)
-        recovery.add_standby(table, standby)
-        assert recovery.tp_to_table[active] is table, "tp_to_table does not name the table"
-        assert active in recovery.active_tps, "add_active does not fill active_tps"
-        assert standby in recovery.standby_tps, "add_standby does not fill standby_tps"
-        recovery.active_offsets[active] = recovery.standby_offsets[standby] = -1
-        recovery.active_highwaters[active] = 4
-        app.in_recovery = recovery.in_recovery = True
-        # Faust's own loop holds an older value of b"a": it is applied first.
-        recovery.buffers[table].append(_Buffered(active, 0, b"a", b"old"))
-        first = [changelog_record(topic, 3, offset, b"a", b"%d" % offset) for offset in (1, 2)]
-        assert restore_changelog(app, active, first)
-        assert store._dbs[3].get(b"a") == b"2", "flush_buffers did not apply Faust's buffer first"
-        assert recovery.active_offsets[active] == 2, "active_offsets not advanced"
-        assert store.persisted_offset(active) == 2
-        assert active in recovery._active_events_received_at, "_active_events_received_at"
-        assert recovery.need_recovery(), "need_recovery is false with offsets to go"
-        assert not recovery.signal_recovery_end.is_set()
-        # A refetched offset is not applied again; the last one ends the recovery.
-        rest = [changelog_record(topic, 3, offset, b"a", b"%d" % offset) for offset in (2, 3, 4)]
-        rest[0] = changelog_record(topic, 3, 2, b"stale", b"2")
-        assert restore_changelog(app, active, rest)
-        assert store._dbs[3].get(b"a") == b"4"
-        assert store._dbs[3].get(b"stale") is None, "active_offsets: an applied offset again"
-        assert not recovery.need_recovery(), "need_recovery is true once caught up"
-        assert recovery.signal_recovery_end.is_set(), "signal_recovery_end is not set"
-        assert not recovery.in_recovery, "_set_recovery_ended did not end the recovery"
-        assert not app.in_recovery, "_set_recovery_ended did not end the app's recovery"
-        # After the recovery, an active partition's late records are left to Faust.
-        assert not restore_changelog(app, active, [changelog_record(topic, 3, 5, b"a", b"5")])
-        assert store._dbs[3].get(b"a") == b"4"
-        # Standbys are followed all along; a None value deletes.
-        standby_records = [changelog_record(topic, 5, 0, b"b", b"1")]
-        standby_records.append(ConsumerRecord(topic, 5, 1, 1_000, 0, b"c", None, None, 2, 0, []))
-        assert restore_changelog(app, standby, standby_records)
-        assert recovery.standby_offsets[standby] == 1, "standby_offsets not advanced"
-        assert store._dbs[5].get(b"b") == b"1"
-        assert store.persisted_offset(standby) == 1
-        # A partition Faust's recovery does not follow is not touched.
-        assert not restore_changelog(app, other, [changelog_record(topic, 6, 0, b"d", b"1")])
-        assert 6 not in store._dbs
+    its highwater; ``flush_buffers`` applies what its own loop holds; its recovery task
+    waits on ``signal_recovery_end``. ``restore_changelog`` applies a fetch as that loop
+    would a record at a time, the offsets Faust's store keeps included, and wakes the
+    task without leaving the event set for the next recovery."""
+
+    async def body() -> None:
+        with rocksdb_table() as (table, store):
+            _restore_changelog_steps(table, store)
+            await _restore_changelog_wakes(table, store)
+
+    run(body)
+
+
+def _restore_changelog_steps(table: Any, store: Any) -> None:
+    app = table.app
+    recovery = assert_recovery_names(app)
+    topic = table.changelog_topic.get_topic_name()
+    active, standby, other = TP(topic, 3), TP(topic, 5), TP(topic, 6)
+    recovery.add_active(table, active)
+    recovery.add_standby(table, standby)
+    assert recovery.tp_to_table[active] is table, "tp_to_table does not name the table"
+    assert active in recovery.active_tps, "add_active does not fill active_tps"
+    assert standby in recovery.standby_tps, "add_standby does not fill standby_tps"
+    recovery.active_offsets[active] = recovery.standby_offsets[standby] = -1
+    recovery.active_highwaters[active] = 4
+    app.in_recovery = recovery.in_recovery = True
+    # Faust's own loop holds an older value of b"a": it is applied first.
+    recovery.buffers[table].append(_Buffered(active, 0, b"a", b"old"))
+    first = [changelog_record(topic, 3, offset, b"a", b"%d" % offset) for offset in (1, 2)]
+    assert restore_changelog(app, active, first)
+    assert store._dbs[3].get(b"a") == b"2", "flush_buffers did not apply Faust's buffer first"
+    assert recovery.active_offsets[active] == 2, "active_offsets not advanced"
+    assert store.persisted_offset(active) == 2
+    assert active in recovery._active_events_received_at, "_active_events_received_at"
+    assert recovery.need_recovery(), "need_recovery is false with offsets to go"
+    # Standbys are followed all along; a None value deletes.
+    standby_records = [changelog_record(topic, 5, 0, b"b", b"1")]
+    standby_records.append(ConsumerRecord(topic, 5, 1, 1_000, 0, b"c", None, None, 2, 0, []))
+    assert restore_changelog(app, standby, standby_records)
+    assert recovery.standby_offsets[standby] == 1, "standby_offsets not advanced"
+    assert store._dbs[5].get(b"b") == b"1"
+    assert store.persisted_offset(standby) == 1
+    # A partition Faust's recovery does not follow is not touched.
+    assert not restore_changelog(app, other, [changelog_record(topic, 6, 0, b"d", b"1")])
+    assert 6 not in store._dbs
+
+
+async def _restore_changelog_wakes(table: Any, store: Any) -> None:
+    app = table.app
+    recovery = app.tables.recovery
+    topic = table.changelog_topic.get_topic_name()
+    active = TP(topic, 3)
+    waiting = asyncio.ensure_future(recovery.signal_recovery_end.wait())
+    await asyncio.sleep(0)
+    # A refetched offset is not applied again; the last one wakes the recovery task.
+    rest = [changelog_record(topic, 3, offset, b"a", b"%d" % offset) for offset in (2, 3, 4)]
+    rest[0] = changelog_record(topic, 3, 2, b"stale", b"2")
+    assert restore_changelog(app, active, rest)
+    assert store._dbs[3].get(b"a") == b"4"
+    assert store._dbs[3].get(b"stale") is None, "active_offsets: an applied offset again"
+    assert not recovery.need_recovery(), "need_recovery is true once caught up"
+    await asyncio.wait_for(waiting, 1.0)  # woken: signal_recovery_end is what it waits on
+    assert not recovery.signal_recovery_end.is_set(), "signal_recovery_end left set"
+    # The task ends the recovery; an active partition's late records are then Faust's.
+    app.in_recovery = False
+    assert not restore_changelog(app, active, [changelog_record(topic, 3, 5, b"a", b"5")])
+    assert store._dbs[3].get(b"a") == b"4"
 
 
 for _name in RECOVERY_NAMES:
@@ -1174,7 +1191,7 @@ BREAKAGES: dict[str, Breakage] = {
     },
     **{
         name: functools.partial(drop, cls=faust_recovery.Recovery, name=name)
-        for name in ("need_recovery", "flush_buffers", "signal_recovery_end", "_set_recovery_ended")
+        for name in ("need_recovery", "flush_buffers", "signal_recovery_end")
     },
 }
 """How an upgrade could take each internal away, for the meta-test."""

@@ -110,8 +110,9 @@ class IntakeConsumer(faust_aiokafka.Consumer):
     async def _admit(
         self, records: Mapping[TP, Sequence[Any]], active: set[TP] | None, topics: frozenset[str]
     ) -> Fetch | None:
-        """The fetched records of intake topics, in flight as one :class:`Fetch`; other
-        topics' messages are delivered through Faust's callback on the way."""
+        """The fetched records of intake topics, in flight as one :class:`Fetch`. On the
+        way, changelog records Faust's recovery follows are applied in bulk
+        (:func:`restore_changelog`) and other messages go to Faust's callback."""
         generation = self.app.consumer_generation_id
         read_offset = self._read_offset
         buffered = self._buffered_partitions
@@ -208,7 +209,8 @@ def restore_changelog(app: Any, tp: TP, records: Sequence[Any]) -> bool:
     Faust's recovery takes each changelog record through the conductor, a queue and a
     loop that recounts the remaining offsets of every partition: a first start at 100,000
     agents spent minutes there (BENCHMARKS.md). Here the offsets it keeps are advanced a
-    fetch at a time, and its recovery is ended the moment no active partition is behind.
+    fetch at a time, and its recovery task is woken the moment no active partition is
+    behind.
     """
     recovery = app.tables.recovery
     if tp in recovery.active_tps:
@@ -230,8 +232,13 @@ def restore_changelog(app: Any, tp: TP, records: Sequence[Any]) -> bool:
         offsets[tp] = fresh[-1].offset
     if app.in_recovery and not recovery.need_recovery():
         recovery.flush_buffers()
-        recovery._set_recovery_ended()
-        recovery.signal_recovery_end.set()
+        # Wake Faust's recovery task as its own loop does: set, then clear at once. Left
+        # set, the event would end the next rebalance's recovery before it read anything.
+        # The task ends the recovery itself; were it not waiting yet, Faust's loop sees
+        # within five seconds that nothing is left and sets the event again.
+        ended = recovery.signal_recovery_end
+        ended.set()
+        ended.clear()
     return True
 
 
