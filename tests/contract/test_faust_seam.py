@@ -858,13 +858,11 @@ class _Buffered:
     """A changelog event as Faust's recovery buffers it (the event is its own message)."""
 
     def __init__(self, tp: TP, offset: int, key: bytes, value: bytes) -> None:
-        self.tp, self.partition, self.offset, self.key, self.value = (
-            tp,
-            tp.partition,
-            offset,
-            key,
-            value,
-        )
+        self.tp = tp
+        self.partition = tp.partition
+        self.offset = offset
+        self.key = key
+        self.value = value
         self.message = self
 
 
