@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 import time
 import uuid
@@ -61,6 +62,36 @@ def test_the_worker_makes_its_changelog_topics_compacted_and_led(deployment: Dep
         assert sorted(part["partition"] for part in topic["partitions"]) == [0, 1, 2, 3]
         assert all(part["leader"] >= 0 for part in topic["partitions"]), topic
     assert policies == dict.fromkeys(names, "compact")
+
+
+def test_a_first_send_right_after_setup_is_taken_without_a_retry(
+    deployment: Deployment, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The fixture has just made the topics. Metadata names each new partition's leader a
+    # moment before the broker serves it; a send in between was refused and retried with
+    # a warning, which `streamstats produce` printed on a fresh cluster.
+    caplog.set_level(logging.WARNING, logger="aiokafka")
+    at = datetime.now(UTC).isoformat()
+    lines = [
+        orjson.dumps(
+            {
+                "event_id": f"e{n}",
+                "type": "chat.assigned",
+                "at": at,
+                "agent_id": f"a{n}",
+                "chat_id": f"c{n}",
+            }
+        )
+        for n in range(40)
+    ]
+
+    deployment.publish(lines)
+
+    retried = [
+        record.getMessage() for record in caplog.records if "retrying" in record.getMessage()
+    ]
+    assert retried == []
+    assert len(deployment.consume(deployment.settings.chat_topic, 40)) == 40
 
 
 def test_input_topics_of_another_partition_count_are_refused(deployment: Deployment) -> None:

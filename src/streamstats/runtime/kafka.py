@@ -53,7 +53,8 @@ async def delete_run_topics(bootstrap_servers: str, app_id: str) -> list[str]:
 
 
 LEADER_WAIT_SECONDS: Final = 30.0
-"""How long :func:`ensure_topics` waits for the broker to lead every partition it made."""
+"""How long :func:`ensure_topics` waits for the broker to lead, and serve, every partition
+it made."""
 
 _COMPACTED: Final = {"cleanup.policy": "compact"}
 # The panels topic's configuration, and the one Faust gives a table's changelog topic.
@@ -62,7 +63,8 @@ _COMPACTED: Final = {"cleanup.policy": "compact"}
 async def ensure_topics(settings: Settings, changelogs: Sequence[str] = ()) -> None:
     """Create the input, internal and dead-letter topics if missing, and the tables'
     changelog topics named in ``changelogs``; check partition counts; return once the
-    broker names a leader for every partition of every one of them.
+    broker names a leader for every partition of every one of them, and the leaders of
+    the topics it made answer requests.
 
     The broker would auto-create a missing topic with its default partition count at
     the first send, which breaks co-partitioning, so every topic is made here first.
@@ -94,7 +96,14 @@ async def ensure_topics(settings: Settings, changelogs: Sequence[str] = ()) -> N
                         for name in missing
                     ]
                 )
-        counts = await _led_partition_counts(admin, list(configs), settings.bootstrap_servers)
+        deadline = time.monotonic() + LEADER_WAIT_SECONDS
+        counts = await _led_partition_counts(
+            admin, list(configs), settings.bootstrap_servers, deadline
+        )
+        if missing:
+            await _await_leaders_serving(
+                {name: counts[name] for name in missing}, settings.bootstrap_servers, deadline
+            )
         for name in [*inputs, *changelogs]:
             if counts[name] != settings.partitions:
                 raise KafkaSetupError(_wrong_count(name, counts[name], name in inputs, settings))
@@ -129,11 +138,10 @@ def _topic_configs(name: str, settings: Settings) -> dict[str, str] | None:
 
 
 async def _led_partition_counts(
-    admin: AIOKafkaAdminClient, topics: list[str], servers: str
+    admin: AIOKafkaAdminClient, topics: list[str], servers: str, deadline: float
 ) -> dict[str, int]:
     """Partition count of each topic, once the broker names a leader for every partition
     of all of them (a topic just created takes a moment to show up)."""
-    deadline = time.monotonic() + LEADER_WAIT_SECONDS
     while True:
         # Every one exists (made above): the broker would auto-create a missing one.
         described = await admin.describe_topics(topics)
@@ -154,6 +162,30 @@ async def _led_partition_counts(
                 "log, then start again"
             )
         await asyncio.sleep(0.1)
+
+
+async def _await_leaders_serving(counts: dict[str, int], servers: str, deadline: float) -> None:
+    """Return once the leader of every partition of these new topics answers requests.
+
+    The metadata names a new partition's leader a moment before that broker takes the
+    partition on; a send in between is refused (``NotLeaderForPartitionError``) and
+    retried with a warning. Asking for the end offsets retries the same refusal quietly.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(name, index) for name, count in counts.items() for index in range(count)
+        ]
+        async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+            await consumer.end_offsets(partitions)
+    except TimeoutError as error:
+        raise KafkaSetupError(
+            f"Kafka at {servers} named leaders for {', '.join(counts)} but they did not "
+            f"answer within {LEADER_WAIT_SECONDS:g} s; check the broker's log, then start again"
+        ) from error
+    finally:
+        await consumer.stop()
 
 
 def route_event(line: bytes, settings: Settings) -> tuple[str, bytes | None]:
