@@ -26,6 +26,7 @@ from collections.abc import Callable, Coroutine, Iterator, MutableMapping, Mutab
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -72,6 +73,7 @@ from streamstats.runtime.seam import (
 )
 from streamstats.runtime.tables import changelog_topics, define
 from streamstats.settings import Settings
+from streamstats.streaming.records import evidence_prefix
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -832,11 +834,32 @@ def test_memory_store_data_is_the_dictionary_faust_reads() -> None:
             assert partitions.scan(b"a", 2) == [(b"ab", b"3")]
             partitions.put_all([(b"\xffab", b"4", 2)])
             assert sorted(partitions.records()) == [(b"ab", b"3"), (b"b", b"2")]
+            # Items are found through the index the seam keeps in ``data``, which sees
+            # what Faust's own recovery writes and deletes as well.
+            assert store.data is partition_store(table).data
+            agent = evidence_prefix(b"a7")
+            changelog = [
+                changelog_event(agent + b"\x02", b"5", 2),
+                changelog_event(agent + b"\x01", b"6", 2),
+                changelog_event(b"\xffab", None, 2),
+            ]
+            store.apply_changelog_batch(changelog, to_key=bytes, to_value=lambda value: value)
+            assert partitions.scan(agent, 2) == [(agent + b"\x01", b"6"), (agent + b"\x02", b"5")]
+            assert b"\xffab" not in store.data
+            await store.on_recovery_completed({TP("seam-changelog", 0)}, set())
+            assert partitions.scan(agent, 2) == []
             shared = SharedStoreMemory(8 * 2**20)
             shared.adopt(table)
             assert shared.memory() == {}
 
     run(body)
+
+
+def changelog_event(key: bytes, value: bytes | None, partition: int) -> Any:
+    """What a store's ``apply_changelog_batch`` reads of a changelog event."""
+    return SimpleNamespace(
+        key=key, value=value, message=SimpleNamespace(value=value, partition=partition)
+    )
 
 
 RECOVERY_NAMES: Final = (

@@ -148,10 +148,28 @@ def test_a_worker_on_the_memory_store_recovers_from_the_changelog(
     worker.wait_ready()
     deployment.publish(lines)
     wait_until_replayed(worker, lines)
+    assert_explained_as_replay(lines, worker)
     worker.stop()
     worker.start()
     worker.wait_ready()
     wait_until_replayed(worker, lines, timeout=60)
+    # The agents' evidence and sessions, read back by Faust's recovery, are found again.
+    assert_explained_as_replay(lines, worker)
+
+
+def assert_explained_as_replay(lines: list[bytes], *workers: Worker) -> dict[str, Any]:
+    """Every agent's breakdown and session list, from each worker, equal replay's; the
+    session histories."""
+    replayed = replay_lines(lines, evidence=True, sessions=True)
+    at = parse_instant(READ_AT)
+    explained, histories = breakdowns(replayed, at), session_histories(replayed, at)
+    for agent_id in explained:
+        for worker in workers:
+            url = f"{worker.url}/agents/{agent_id}"
+            assert http("GET", f"{url}/explain?at={READ_AT}")[2] == explained[agent_id]
+            sessions = http("GET", f"{url}/sessions?at={READ_AT}")[2]
+            assert sessions == {"agent_id": agent_id, "sessions": histories[agent_id]}
+    return histories
 
 
 def test_two_workers_share_partitions_and_each_answers_for_every_agent(
@@ -176,15 +194,7 @@ def test_two_workers_share_partitions_and_each_answers_for_every_agent(
         assert page_by_page(worker, READ_AT, limit=3) == [
             panel for _, panel in sorted(expected.items())
         ]
-    replayed = replay_lines(lines, evidence=True, sessions=True)
-    at = parse_instant(READ_AT)
-    explained, histories = breakdowns(replayed, at), session_histories(replayed, at)
-    for agent_id in expected:
-        for worker in (first, second):
-            url = f"{worker.url}/agents/{agent_id}"
-            assert http("GET", f"{url}/explain?at={READ_AT}")[2] == explained[agent_id]
-            sessions = http("GET", f"{url}/sessions?at={READ_AT}")[2]
-            assert sessions == {"agent_id": agent_id, "sessions": histories[agent_id]}
+    histories = assert_explained_as_replay(lines, first, second)
     report = f"reports/sessions?from=2026-11-24T00:00:00Z&to={READ_AT}&at={READ_AT}"
     rows = [http("GET", f"{worker.url}/{report}")[2]["sessions"] for worker in (first, second)]
     assert rows[0] == rows[1]

@@ -41,7 +41,7 @@ from faust.types.tuples import ack_lock
 from ..streaming.batch import InputRecord
 from ..streaming.records import is_item_key
 from .intake import Fetch, Intake
-from .stores import PartitionStore
+from .stores import ItemIndexedRecords, PartitionStore
 
 __all__ = [
     "FETCH_MAX_WAIT_MS",
@@ -299,10 +299,13 @@ class _RocksPartitions:
 
 
 class _MemoryPartitions:
-    """Faust's memory store: one dictionary for every partition."""
+    """Faust's memory store: one dictionary for every partition, made to index the
+    agents' item keys (``stores.ItemIndexedRecords``) the first time it is wrapped."""
 
     def __init__(self, store: Any) -> None:
-        self.data: dict[bytes, bytes] = store.data
+        if not isinstance(store.data, ItemIndexedRecords):
+            store.data = ItemIndexedRecords(store.data)
+        self.data: ItemIndexedRecords = store.data
 
     def get(self, key: bytes, partition: int) -> bytes | None:
         return self.data.get(key)
@@ -321,9 +324,7 @@ class _MemoryPartitions:
                 yield key, value
 
     def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
-        # One dictionary for every key: a scan goes through the whole table (the memory
-        # store is for development; RocksDB seeks to the prefix).
-        return sorted((key, value) for key, value in self.data.items() if key.startswith(prefix))
+        return self.data.scan(prefix)
 
 
 def partition_store(table: Any) -> PartitionStore:
