@@ -95,6 +95,7 @@ def throughput(
     profile: Path | None = None,
     workers: int = 1,
     crc32: bool = False,
+    store: str = "rocksdb",
 ) -> float | None:
     """Events/s of ``workers`` workers started together on ``lines`` preloaded.
 
@@ -103,7 +104,7 @@ def throughput(
     last worker became ready (folded during the first rebalances) are not counted.
     None when nothing was left to count: too few events for the measurement.
     """
-    settings = fresh_settings("bench", servers, partitions, batch_size=batch_size)
+    settings = fresh_settings("bench", servers, partitions, batch_size=batch_size, store=store)
     asyncio.run(ensure_topics(settings))
     asyncio.run(
         publish_partitioned(settings, lines, crc32_partitioner)
@@ -201,9 +202,9 @@ def profile_summary(collapsed: Path, top: int = 25) -> str:
 
 
 def freshness(
-    servers: str, lines: list[bytes], partitions: int, rate: float, probes: int
+    servers: str, lines: list[bytes], partitions: int, rate: float, probes: int, store: str
 ) -> list[float]:
-    settings = fresh_settings("bench", servers, partitions)
+    settings = fresh_settings("bench", servers, partitions, store=store)
     asyncio.run(ensure_topics(settings))
     with tempfile.TemporaryDirectory() as scratch:
         worker = Worker(settings, Path(scratch)).start()
@@ -305,6 +306,12 @@ def main() -> None:
     )
     parser.add_argument("--freshness-only", action="store_true", help="skip the throughput runs")
     parser.add_argument(
+        "--store",
+        choices=["rocksdb", "memory"],
+        default="rocksdb",
+        help="STREAMSTATS_STORE of every worker (default: the worker's default, rocksdb)",
+    )
+    parser.add_argument(
         "--scale-out",
         type=int,
         default=0,
@@ -328,22 +335,27 @@ def main() -> None:
     servers = bootstrap()
     lines, profile = input_of(args)
     print(
-        f"{len(lines):,} simulated events ({profile}), {args.partitions} partitions, Python "
+        f"{len(lines):,} simulated events ({profile}), {args.partitions} partitions, "
+        f"{args.store} store, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, Kafka at {servers}; "
         f"bare orjson.loads at {machine_speed() / 1e6:.2f} M lines/s on one core"
     )
     if not args.freshness_only:
-        batched = throughput(servers, lines, args.partitions, args.batch_size, args.profile)
+        batched = throughput(
+            servers, lines, args.partitions, args.batch_size, args.profile, store=args.store
+        )
         print_rate(f"worker (fetches of ≤{args.batch_size})", batched)
         if args.profile is not None:
             print(profile_summary(args.profile))
         naive_lines = lines[: args.naive_events] if args.naive_events else lines
-        naive = throughput(servers, naive_lines, args.partitions, 1)
+        naive = throughput(servers, naive_lines, args.partitions, 1, store=args.store)
         print_rate("naive worker (table per event)", naive, f"({len(naive_lines):,} events)")
         if batched is not None and naive is not None:
             print(f"ratio                           {batched / naive:>10.2f}x")
         if args.crc32:
-            rekeyed = throughput(servers, lines, args.partitions, args.batch_size, crc32=True)
+            rekeyed = throughput(
+                servers, lines, args.partitions, args.batch_size, crc32=True, store=args.store
+            )
             compared = (
                 f"({rekeyed / batched:.2f}x murmur2)"
                 if rekeyed is not None and batched is not None
@@ -352,7 +364,12 @@ def main() -> None:
             print_rate("worker, CRC32-partitioned input", rekeyed, compared)
         if args.scale_out > 1:
             group = throughput(
-                servers, lines, args.partitions, args.batch_size, workers=args.scale_out
+                servers,
+                lines,
+                args.partitions,
+                args.batch_size,
+                workers=args.scale_out,
+                store=args.store,
             )
             compared = (
                 f"({group / batched:.2f}x one worker)"
@@ -360,7 +377,7 @@ def main() -> None:
                 else ""
             )
             print_rate(f"{args.scale_out} workers together", group, compared)
-    delays = freshness(servers, lines, args.partitions, args.rate, args.probes)
+    delays = freshness(servers, lines, args.partitions, args.rate, args.probes, args.store)
     print(
         f"freshness at {args.rate:,.0f} events/s over {len(delays)} probes: "
         f"p50 {statistics.median(delays) * 1000:.1f} ms, "

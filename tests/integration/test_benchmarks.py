@@ -70,6 +70,7 @@ def test_bench_e2e_measures_a_worker_the_baseline_two_workers_and_freshness(
     )
     measured = rates(output)
     assert re.search(r"; bare orjson.loads at [\d.]+ M lines/s on one core$", output, re.M), output
+    assert ", rocksdb store, " in output, output
     assert any(what.startswith("worker (fetches of") for what in measured), output
     assert "naive worker (table per event)" in measured, output
     assert all(rate > 0 for rate in measured.values()), output
