@@ -52,7 +52,8 @@ class ItemIndexedRecords(dict[bytes, Any]):
     through all of it. The agent fold scans an agent's items each time a session starts
     or ends, and that scan grew with the table: the fold of a day ran at a third of its
     speed on RocksDB. Every write, Faust's changelog recovery included, goes through the
-    methods below, which keep ``items``: item prefix (``records.item_prefix``) to keys.
+    methods below, which keep ``items_by_prefix``: item prefix (``records.item_prefix``)
+    to keys.
     """
 
     __slots__ = ("items_by_prefix",)
