@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-from ..streaming.records import SESSION_KEY_MARK, is_item_key, item_prefix
+from ..streaming.records import is_item_key, item_prefix
 
 __all__ = ["ItemIndexedRecords", "PartitionStore"]
 
@@ -113,10 +113,8 @@ class ItemIndexedRecords(dict[bytes, Any]):
         """As :meth:`dict.update`, and every key is indexed (Faust's recovery writes so)."""
         pairs = list(other.items() if isinstance(other, Mapping) else other)
         super().update(pairs)
-        index = self._index
         for key, _ in pairs:
-            if isinstance(key, bytes) and key[:1] >= SESSION_KEY_MARK:
-                index(key)
+            self._index(key)
 
     def __ior__(self, other: Any) -> ItemIndexedRecords:  # type: ignore[override,misc]
         self.update(other)
