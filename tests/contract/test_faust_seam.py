@@ -855,6 +855,42 @@ def test_memory_store_data_is_the_dictionary_faust_reads() -> None:
     run(body)
 
 
+@contract("_key_partition")
+def test_memory_store_drops_the_records_of_partitions_no_longer_held() -> None:
+    """Faust's memory store maps each key to its partition in ``_key_partition`` and,
+    when a rebalance's recovery completes, drops the keys of partitions not held: the
+    seam enters the keys it writes there, so none of them stays behind."""
+
+    async def body() -> None:
+        with faust_app() as app:
+            table = app.Table("seam", key_type=bytes, value_type=bytes, partitions=8)
+            store = table.data
+            assert isinstance(getattr(store, "_key_partition", None), dict), "no _key_partition"
+            partitions = partition_store(table)
+            kept, dropped = evidence_prefix(b"a6"), evidence_prefix(b"a2")
+            partitions.put_all(
+                [
+                    (b"a6", b"1", 6),
+                    (kept + b"\x01", b"2", 6),
+                    (b"a2", b"3", 2),
+                    (dropped + b"\x01", b"4", 2),
+                    (b"gone", b"5", 6),
+                ]
+            )
+            partitions.put_all([(b"gone", None, 6)])
+            assert b"gone" not in store._key_partition, "_key_partition keeps a deleted key"
+            await store.on_recovery_completed(
+                {TP(table.changelog_topic.get_topic_name(), 6)}, set()
+            )
+            assert sorted(store.data) == [b"a6", kept + b"\x01"], (
+                "_key_partition: a partition no longer held kept its records"
+            )
+            assert partitions.scan(dropped, 2) == []
+            assert partitions.scan(kept, 6) == [(kept + b"\x01", b"2")]
+
+    run(body)
+
+
 def changelog_event(key: bytes, value: bytes | None, partition: int) -> Any:
     """What a store's ``apply_changelog_batch`` reads of a changelog event."""
     return SimpleNamespace(
@@ -1197,6 +1233,9 @@ BREAKAGES: dict[str, Breakage] = {
     "_db_for_partition": lambda mp: drop(mp, faust_rocksdb.Store, "_db_for_partition"),
     "offset_key": lambda mp: drop(mp, faust_rocksdb.Store, "offset_key"),
     "data": lambda mp: drop_when_made(mp, faust_memory.Store, "data", "__post_init__"),
+    "_key_partition": lambda mp: drop_when_made(
+        mp, faust_memory.Store, "_key_partition", "__post_init__"
+    ),
     "web_app": lambda mp: drop_when_made(mp, faust_web.Web, "web_app"),
     "recovery": lambda mp: drop(mp, faust_manager.TableManager, "recovery"),
     **{

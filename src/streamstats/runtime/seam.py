@@ -300,23 +300,33 @@ class _RocksPartitions:
 
 class _MemoryPartitions:
     """Faust's memory store: one dictionary for every partition, made to index the
-    agents' item keys (``stores.ItemIndexedRecords``) the first time it is wrapped."""
+    agents' item keys (``stores.ItemIndexedRecords``) the first time it is wrapped.
+
+    Each key written is also entered in the store's ``_key_partition``, as Faust's own
+    recovery enters the keys it reads: after a rebalance Faust drops the keys of the
+    partitions the worker no longer holds by that map, and a key missing from it would
+    stay behind, stale, for as long as the worker runs.
+    """
 
     def __init__(self, store: Any) -> None:
         if not isinstance(store.data, ItemIndexedRecords):
             store.data = ItemIndexedRecords(store.data)
         self.data: ItemIndexedRecords = store.data
+        self.key_partition: dict[bytes, int] = store._key_partition
 
     def get(self, key: bytes, partition: int) -> bytes | None:
         return self.data.get(key)
 
     def put_all(self, records: Iterable[tuple[bytes, bytes | None, int]]) -> None:
         data = self.data
-        for key, value, _ in records:
+        key_partition = self.key_partition
+        for key, value, partition in records:
             if value is None:
                 data.pop(key, None)
+                key_partition.pop(key, None)
             else:
                 data[key] = value
+                key_partition[key] = partition
 
     def records(self) -> Iterator[tuple[bytes, bytes]]:
         for key, value in list(self.data.items()):
