@@ -81,7 +81,7 @@ class StatusIndex:
             self.rebuilding = None
         return rebuilt | written
 
-    async def count(self, partitions: set[int]) -> Counter[str]:
+    async def count(self, partitions: frozenset[int]) -> Counter[str]:
         """Agents of ``partitions`` by current status."""
         index = await self.current()
         return Counter(status for partition, status in index.values() if partition in partitions)

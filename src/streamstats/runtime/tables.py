@@ -148,6 +148,8 @@ class Placement:
     agent_store: PartitionStore = field(init=False)
     """The agents table's records by key and partition."""
     _agent_partitions: dict[bytes, int] = field(default_factory=dict)
+    _actives: tuple[int, frozenset[int]] = (-1, frozenset())
+    """The active partitions last found, and the rebalance they were found after."""
 
     def __post_init__(self) -> None:
         self.agent_store = partition_store(self.agents)
@@ -160,12 +162,24 @@ class Placement:
             found = self._agent_partitions[key] = partition_for(key, self.partitions)
         return found
 
-    def active_partitions(self) -> set[int]:
+    def active_partitions(self) -> frozenset[int]:
         """The partitions of the agents table this worker holds as active (not standby)."""
+        # Asked on every read; Faust builds the whole assignment's set on each call. The
+        # assignment changes only within a rebalance, which counts itself before it starts
+        # and is over once ``rebalancing`` is false again: outside one, the set found after
+        # the same count still holds.
+        app = self.app
+        generation = app.rebalancing_count
+        found_after, actives = self._actives
+        if found_after == generation:
+            return actives
         changelog = self.agents.changelog_topic.get_topic_name()
-        return {
-            tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == changelog
-        }
+        actives = frozenset(
+            tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog
+        )
+        if not app.rebalancing:
+            self._actives = (generation, actives)
+        return actives
 
     def stored_agent(self, key: bytes) -> bytes | None:
         """The agent record stored under ``key`` here, if this worker holds its partition."""

@@ -77,7 +77,7 @@ class Worker:
         """Whether the worker can answer (tables recovered, no rebalance, not stopping)."""
         return self.placement.ready()
 
-    def active_partitions(self) -> set[int]:
+    def active_partitions(self) -> frozenset[int]:
         """The agents table's partitions this worker holds as active."""
         return self.placement.active_partitions()
 
@@ -101,7 +101,7 @@ class Worker:
         """Partition and current status of every agent in the table."""
         return await self.statuses.current()
 
-    async def count_statuses(self, partitions: set[int]) -> Counter[str]:
+    async def count_statuses(self, partitions: frozenset[int]) -> Counter[str]:
         """Agents of ``partitions`` by current status."""
         return await self.statuses.count(partitions)
 

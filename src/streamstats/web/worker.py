@@ -86,7 +86,7 @@ class WorkerView(Protocol):
         """True once the tables are recovered, with no rebalance under way."""
         ...
 
-    def active_partitions(self) -> set[int]:
+    def active_partitions(self) -> frozenset[int]:
         """The partitions of the agents table this worker holds as active."""
         ...
 
@@ -110,6 +110,6 @@ class WorkerView(Protocol):
         """Partition and current status of every agent in the table."""
         ...
 
-    async def count_statuses(self, partitions: set[int]) -> Counter[str]:
+    async def count_statuses(self, partitions: frozenset[int]) -> Counter[str]:
         """Agents of ``partitions`` by current status."""
         ...
