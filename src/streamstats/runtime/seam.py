@@ -39,9 +39,10 @@ from faust.types import TP
 from faust.types.tuples import ack_lock
 
 from ..streaming.batch import InputRecord
+from ..streaming.item_index import ItemIndexedRecords
 from ..streaming.records import is_item_key
 from .intake import Fetch, Intake
-from .stores import ItemIndexedRecords, PartitionStore
+from .stores import PartitionStore
 
 __all__ = [
     "FETCH_MAX_WAIT_MS",
@@ -300,7 +301,7 @@ class _RocksPartitions:
 
 class _MemoryPartitions:
     """Faust's memory store: one dictionary for every partition, made to index the
-    agents' item keys (``stores.ItemIndexedRecords``) the first time it is wrapped.
+    agents' item keys (``streaming.item_index.ItemIndexedRecords``) the first time it is wrapped.
 
     Each key written is also entered in the store's ``_key_partition``, as Faust's own
     recovery enters the keys it reads: after a rebalance Faust drops the keys of the

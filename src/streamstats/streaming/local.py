@@ -18,6 +18,7 @@ from typing import Final, NamedTuple
 from ..core.rules import DEFAULT_CONFIG, FoldConfig
 from ..core.state import AgentChange, AgentState, ChatState
 from .batch import DeadLetter, InputRecord, changes_by_agent, partition_for
+from .item_index import ItemIndexedRecords
 from .records import (
     AgentRecord,
     ChatRecord,
@@ -29,7 +30,6 @@ from .records import (
     evidence_changes,
     evidence_prefix,
     is_item_key,
-    item_prefix,
     session_prefix,
     session_start_of,
 )
@@ -58,12 +58,12 @@ class Message(NamedTuple):
 class _Partitions:
     """Encoded records by partition and key: what a worker's table store holds.
 
-    Items kept beside the agent records (evidence, session summaries) are also indexed
-    by their key prefix, so that a scan reads one agent's items, as RocksDB seeks."""
+    Each partition indexes the items kept beside the agent records (evidence, session
+    summaries) by their key prefix, so that a scan reads one agent's items, as RocksDB
+    seeks."""
 
     def __init__(self) -> None:
-        self.data: dict[int, dict[bytes, bytes]] = {}
-        self.by_prefix: dict[tuple[int, bytes], dict[bytes, bytes]] = {}
+        self.data: dict[int, ItemIndexedRecords] = {}
 
     def get(self, key: bytes, partition: int) -> bytes | None:
         found = self.data.get(partition)
@@ -71,21 +71,17 @@ class _Partitions:
 
     def put(self, key: bytes, value: bytes | None, partition: int) -> None:
         """Store ``value`` under ``key``; None deletes it."""
-        found = self.data.setdefault(partition, {})
-        items = None
-        if is_item_key(key):
-            items = self.by_prefix.setdefault((partition, item_prefix(key)), {})
+        found = self.data.get(partition)
+        if found is None:
+            found = self.data[partition] = ItemIndexedRecords()
         if value is None:
             found.pop(key, None)
-            if items is not None:
-                items.pop(key, None)
         else:
             found[key] = value
-            if items is not None:
-                items[key] = value
 
     def scan(self, prefix: bytes, partition: int) -> list[tuple[bytes, bytes]]:
-        return sorted(self.by_prefix.get((partition, prefix), {}).items())
+        found = self.data.get(partition)
+        return [] if found is None else found.scan(prefix)
 
     def values(self) -> list[bytes]:
         """Every agent or chat record (not the items kept beside them)."""

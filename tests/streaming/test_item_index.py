@@ -1,5 +1,5 @@
 """The memory store's dictionary keeps an index of the agents' item keys that always
-agrees with its contents (``stores.ItemIndexedRecords``)."""
+agrees with its contents (``streaming.item_index.ItemIndexedRecords``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamstats.runtime.stores import ItemIndexedRecords
+from streamstats.streaming.item_index import ItemIndexedRecords
 from streamstats.streaming.records import evidence_key, evidence_prefix, session_key, session_prefix
 
 AGENTS = [b"a1", b"a2", b"\xc3\xa9"]
