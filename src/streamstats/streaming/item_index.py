@@ -54,6 +54,7 @@ class ItemIndexedRecords(dict[bytes, Any]):
         return sorted((key, value) for key, value in self.items() if key.startswith(prefix))
 
     def __setitem__(self, key: bytes, value: Any) -> None:
+        # Every record the fold writes comes here: no call beyond dict's for a record key.
         dict.__setitem__(self, key, value)
         if isinstance(key, bytes) and is_item_key(key):
             self.items_by_prefix.setdefault(item_prefix(key), set()).add(key)
