@@ -49,6 +49,7 @@ check: $(STAMP)
 # The Faust seam's contract tests and the short proofs with the newest faust-streaming,
 # mode-streaming and aiokafka from PyPI, in a throwaway venv (deploy/check-upgrade.sh).
 check-upgrade:
+	@$(SYSTEM_DEPS) test
 	$(PROOF_SHORT) bash deploy/check-upgrade.sh
 
 format: $(STAMP)
@@ -62,6 +63,7 @@ bench-e2e: $(STAMP)
 	$(PY) benchmarks/bench_e2e.py
 
 proof: $(STAMP)
+	@$(SYSTEM_DEPS) test
 	$(PY) -m pytest tests/proof -m proof -s -p no:randomly
 
 kafka-up:
