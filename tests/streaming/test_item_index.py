@@ -1,5 +1,6 @@
-"""The memory store's dictionary keeps an index of the agents' item keys that always
-agrees with its contents (``streaming.item_index.ItemIndexedRecords``)."""
+"""The records dictionary of the memory store and the local pipeline keeps an index of the
+agents' item keys that always agrees with its contents
+(``streaming.item_index.ItemIndexedRecords``)."""
 
 from __future__ import annotations
 

@@ -34,16 +34,22 @@ class ItemIndexedRecords(dict[bytes, Any]):
 
     def _index(self, key: object) -> None:
         if isinstance(key, bytes) and is_item_key(key):
-            self.items_by_prefix.setdefault(item_prefix(key), set()).add(key)
+            self._add_item(key)
 
     def _unindex(self, key: object) -> None:
         if isinstance(key, bytes) and is_item_key(key):
-            prefix = item_prefix(key)
-            keys = self.items_by_prefix.get(prefix)
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del self.items_by_prefix[prefix]
+            self._drop_item(key)
+
+    def _add_item(self, key: bytes) -> None:
+        self.items_by_prefix.setdefault(item_prefix(key), set()).add(key)
+
+    def _drop_item(self, key: bytes) -> None:
+        prefix = item_prefix(key)
+        keys = self.items_by_prefix.get(prefix)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self.items_by_prefix[prefix]
 
     def scan(self, prefix: bytes) -> list[tuple[bytes, Any]]:
         """Every ``(key, value)`` whose key starts with ``prefix``, by key: from the index
@@ -57,7 +63,7 @@ class ItemIndexedRecords(dict[bytes, Any]):
         # Every record the fold writes comes here: no call beyond dict's for a record key.
         dict.__setitem__(self, key, value)
         if isinstance(key, bytes) and is_item_key(key):
-            self.items_by_prefix.setdefault(item_prefix(key), set()).add(key)
+            self._add_item(key)
 
     def __delitem__(self, key: bytes) -> None:
         super().__delitem__(key)
@@ -66,7 +72,7 @@ class ItemIndexedRecords(dict[bytes, Any]):
     def pop(self, key: bytes, *default: Any) -> Any:
         """As :meth:`dict.pop`, and the key leaves the index."""
         if isinstance(key, bytes) and is_item_key(key):
-            self._unindex(key)
+            self._drop_item(key)
         return dict.pop(self, key, *default)
 
     def popitem(self) -> tuple[bytes, Any]:
