@@ -29,8 +29,9 @@ STDLIB_DENIED = {
     "logging",
 }
 STDLIB = set(sys.stdlib_module_names) - STDLIB_DENIED
-THIRD_PARTY = {"pydantic", "orjson", "typing_extensions"}
-"""typing_extensions only for ``TypedDict``, which pydantic needs from it on Python 3.11."""
+THIRD_PARTY = {"pydantic", "pydantic_core", "orjson", "typing_extensions"}
+"""typing_extensions only for ``TypedDict``, which pydantic needs from it on Python 3.11;
+pydantic_core, pydantic's own compiled half, for the zone type of its datetimes."""
 ALLOWED = {
     "core": STDLIB | THIRD_PARTY | {"streamstats.core"},
     "streaming": STDLIB
