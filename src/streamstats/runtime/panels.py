@@ -109,12 +109,17 @@ class PanelFeed:
                 batches = await consumer.getmany(timeout_ms=1000)
                 for records in batches.values():
                     for record in records:
-                        if record.key is None or record.value is None:
-                            continue
-                        update = PanelUpdate(f"{record.partition}-{record.offset}", record.value)
-                        self.offer(record.key.decode(), update)
+                        self._offer_record(record)
         finally:
             await consumer.stop()
+
+    def _offer_record(self, record: Any) -> None:
+        key, value = record.key, record.value
+        if key is None or value is None:
+            return
+        agent_id = key.decode()
+        if agent_id in self.subscribers:  # most agents have no stream open on this worker
+            self.offer(agent_id, PanelUpdate(f"{record.partition}-{record.offset}", value))
 
 
 @dataclass(slots=True)
