@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -42,6 +41,7 @@ try:
         crc32_partitioner,
         fresh_settings,
         input_of,
+        interpreter,
         machine_speed,
         publish_partitioned,
     )
@@ -53,6 +53,7 @@ except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.pat
         crc32_partitioner,
         fresh_settings,
         input_of,
+        interpreter,
         machine_speed,
         publish_partitioned,
     )
@@ -336,8 +337,8 @@ def main() -> None:
     lines, profile = input_of(args)
     print(
         f"{len(lines):,} simulated events ({profile}), {args.partitions} partitions, "
-        f"{args.store} store, Python "
-        f"{platform.python_version()}, {os.cpu_count()} cores, Kafka at {servers}; "
+        f"{args.store} store, {interpreter()}, {os.cpu_count()} cores, "
+        f"Kafka at {servers}; "
         f"bare orjson.loads at {machine_speed() / 1e6:.2f} M lines/s on one core"
     )
     if not args.freshness_only:

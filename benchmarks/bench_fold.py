@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import platform
 import time
 from collections.abc import Sequence
 
@@ -79,9 +78,7 @@ def main() -> None:
 
     lines, profile = harness.input_of(args, args.seed)
     messages = list(harness.routed_messages(lines, PARTITIONS))
-    print(
-        f"{len(lines):,} simulated events ({profile}), Python {platform.python_version()}, one core"
-    )
+    print(f"{len(lines):,} simulated events ({profile}), {harness.interpreter()}, one core")
     # Every row with the garbage collector settings of `streamstats replay` and the worker,
     # which also keep the collector from walking the input over and over.
     tune_garbage_collector()

@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import gc
 import os
-import platform
 import random
 import re
 import shutil
@@ -54,10 +53,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 try:
-    from benchmarks.harness import machine_speed, routed_messages
+    from benchmarks.harness import interpreter, machine_speed, routed_messages
     from benchmarks.launcher import Worker, free_port, settings_from_env
 except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
-    from harness import machine_speed, routed_messages  # type: ignore[no-redef]
+    from harness import (  # type: ignore[no-redef]
+        interpreter,
+        machine_speed,
+        routed_messages,
+    )
     from launcher import Worker, free_port, settings_from_env  # type: ignore[no-redef]
 
 from streamstats.core.instant import format_instant, to_micros
@@ -611,7 +614,7 @@ def report(results: Results) -> str:
     lines = [
         "## 3. Scale and HTTP under load (issue #5)",
         "",
-        f"Command: `{options.command}` ({platform.python_version()}, {os.cpu_count()} cores, "
+        f"Command: `{options.command}` ({interpreter()}, {os.cpu_count()} cores, "
         f"Kafka at {options.bootstrap}, {options.partitions} partitions, "
         f"run {datetime.now(UTC):%Y-%m-%d}; bare `orjson.loads` at "
         f"{results.machine_speed / 1e6:.2f} M lines/s on one core before it).",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import platform
 import random
 import shutil
 import tempfile
@@ -128,8 +127,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     size = sum(len(key) + len(value) for key, value in records) / MIB
     print(
         f"{len(records):,} chat records ({len(day):,} of a simulated day of {args.events:,} "
-        f"events, copied), {size:,.0f} MiB, budget {args.budget_mb} MiB; Python "
-        f"{platform.python_version()}; bare orjson.loads at {speed / 1e6:.2f} M lines/s"
+        f"events, copied), {size:,.0f} MiB, budget {args.budget_mb} MiB; "
+        f"{harness.interpreter()}; bare orjson.loads at {speed / 1e6:.2f} M lines/s"
     )
     chosen = random.Random(1)
     present = [key for key, _ in chosen.sample(records, args.reads)]
