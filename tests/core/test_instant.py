@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given
@@ -48,6 +48,23 @@ def test_to_micros_stays_exact_past_the_zones_it_remembers() -> None:
     for minutes in range(-600, 600, 7):
         zone = timezone(timedelta(minutes=minutes))
         assert to_micros(moment.astimezone(zone)) == reference_micros(moment)
+
+
+class UnhashableZone(tzinfo):
+    """A zone class that defines equality but no hash, as user code may."""
+
+    def utcoffset(self, moment: datetime | None) -> timedelta:
+        return timedelta(hours=3)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnhashableZone)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_to_micros_takes_any_zone_class() -> None:
+    moment = datetime(2026, 11, 25, 8, 0, tzinfo=UnhashableZone())
+    assert to_micros(moment) == reference_micros(moment)
 
 
 def test_to_micros_refuses_a_naive_datetime() -> None:

@@ -29,8 +29,9 @@ _EPOCH_IN_ZONE: dict[tzinfo, datetime] = {}
 def to_micros(moment: datetime) -> int:
     """Microseconds since the epoch of an offset-aware datetime, exactly."""
     zone = moment.tzinfo
-    epoch = _EPOCH_IN_ZONE.get(zone) if zone is not None else _EPOCH
-    if epoch is None:
+    try:
+        epoch = _EPOCH_IN_ZONE[zone]  # type: ignore[index]
+    except (KeyError, TypeError):  # TypeError: a zone class that cannot be hashed
         epoch = _epoch_in(zone)
     # Two datetimes with the very same zone object subtract as wall times, with no call to
     # its utcoffset: exact for a fixed offset, and twice as fast for pydantic's zones,
