@@ -29,9 +29,8 @@ STDLIB_DENIED = {
     "logging",
 }
 STDLIB = set(sys.stdlib_module_names) - STDLIB_DENIED
-THIRD_PARTY = {"pydantic", "pydantic_core", "orjson", "typing_extensions"}
-"""typing_extensions only for ``TypedDict``, which pydantic needs from it on Python 3.11;
-pydantic_core, pydantic's own compiled half, for the zone type of its datetimes."""
+THIRD_PARTY = {"pydantic", "orjson", "typing_extensions"}
+"""typing_extensions only for ``TypedDict``, which pydantic needs from it on Python 3.11."""
 ALLOWED = {
     "core": STDLIB | THIRD_PARTY | {"streamstats.core"},
     "streaming": STDLIB
